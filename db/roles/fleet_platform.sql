@@ -91,7 +91,17 @@ ALTER ROLE cron_app SET lock_timeout = '5s';
 ALTER ROLE cron_app SET idle_in_transaction_session_timeout = '120s';
 ALTER ROLE cron_app SET idle_session_timeout = '10min';
 
-GRANT fp_app_rw TO gateway_app, cron_app;
+DO $members$
+DECLARE
+  login text;
+BEGIN
+  FOREACH login IN ARRAY ARRAY['gateway_app', 'cron_app'] LOOP
+    IF NOT pg_has_role(login, 'fp_app_rw', 'MEMBER') THEN
+      EXECUTE format('GRANT fp_app_rw TO %I', login);
+    END IF;
+  END LOOP;
+END
+$members$;
 
 DO $connect$
 BEGIN
