@@ -1,1 +1,1 @@
-import { X } from "#db"; console.log("ok", X);
+export {};

@@ -1,1 +1,10 @@
-export const X = 1;
+export { DbModule, createPool } from './db.module.js';
+export { DbService } from './db.service.js';
+export type { ReadOnlyQuery, PingResult } from './db.service.js';
+export type { ReadOnlyResult, ResultColumn } from './read-only-batch.js';
+export type { DbModuleOptions, DbModuleAsyncOptions } from './db-options.interface.js';
+export { DB_OPTIONS, PG_POOL } from './db.constants.js';
+export { DbUnavailableError, ServerBusyError } from './db.errors.js';
+export { isDisconnectError } from './disconnect.js';
+export { Semaphore } from './semaphore.js';
+export { builtinTypeName } from './value-parsers.js';

@@ -1,0 +1,20 @@
+import type { ModuleMetadata } from '@nestjs/common';
+
+export interface DbModuleOptions {
+  connectionString: string;
+  /** Connections used for tool calls; the pool keeps one more for health probes. */
+  poolMax: number;
+  /** Callers allowed to wait for a connection before "busy" is answered. */
+  queueMax: number;
+  queueTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** Time allowed to open a connection before the database counts as unavailable. */
+  connectTimeoutMs?: number;
+  /** Shown in pg_stat_activity.application_name, suffixed with the caller per call. */
+  applicationName?: string;
+}
+
+export interface DbModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory: (...args: any[]) => DbModuleOptions | Promise<DbModuleOptions>;
+  inject?: any[];
+}

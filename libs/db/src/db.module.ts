@@ -1,0 +1,48 @@
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import pg from 'pg';
+import { DB_OPTIONS, PG_POOL } from './db.constants.js';
+import type { DbModuleAsyncOptions, DbModuleOptions } from './db-options.interface.js';
+import { DbService } from './db.service.js';
+
+export function createPool(options: DbModuleOptions): pg.Pool {
+  const logger = new Logger('PgPool');
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    // One connection beyond the query budget stays free for health probes.
+    max: options.poolMax + 1,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    keepAlive: true,
+    application_name: options.applicationName ?? 'analytics-mcp',
+    // Session defaults even before the per-call settings: a DSN with a laxer role
+    // still gets read-only transactions and bounded statements.
+    options: [
+      '-c default_transaction_read_only=on',
+      `-c statement_timeout=${options.statementTimeoutMs}`,
+      `-c idle_in_transaction_session_timeout=${Math.max(options.statementTimeoutMs * 2, 60_000)}`,
+      '-c client_encoding=UTF8',
+    ].join(' '),
+  });
+  // A backend killed while its connection sits idle emits 'error' on the pool, and
+  // on a checked-out client; without listeners Node would crash the process.
+  pool.on('error', (err) => logger.warn(`idle connection dropped: ${err.message}`));
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
+@Module({})
+export class DbModule {
+  static forRootAsync(options: DbModuleAsyncOptions): DynamicModule {
+    return {
+      module: DbModule,
+      global: true,
+      imports: options.imports ?? [],
+      providers: [
+        { provide: DB_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        { provide: PG_POOL, useFactory: createPool, inject: [DB_OPTIONS] },
+        DbService,
+      ],
+      exports: [DbService, PG_POOL, DB_OPTIONS],
+    };
+  }
+}

@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type pg from 'pg';
+import { DB_OPTIONS, PG_POOL } from './db.constants.js';
+import type { DbModuleOptions } from './db-options.interface.js';
+import { DbUnavailableError } from './db.errors.js';
+import { isDisconnectError } from './disconnect.js';
+import { ReadOnlyBatch, type ReadOnlyResult } from './read-only-batch.js';
+import { Semaphore } from './semaphore.js';
+
+export interface ReadOnlyQuery {
+  sql: string;
+  values?: readonly unknown[];
+  maxRows: number;
+  /** Who asked; shown to DBAs as application_name `<app>:<caller>`. */
+  caller?: string;
+}
+
+export interface PingResult {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+/**
+ * The one door to PostgreSQL. Every caller statement runs through the semaphore, in
+ * a read-only transaction that is always rolled back, on a connection that is
+ * destroyed when it broke and reused when only the statement failed. A statement
+ * that failed because its connection died is retried once on a fresh connection.
+ */
+@Injectable()
+export class DbService implements OnApplicationShutdown {
+  private readonly logger = new Logger(DbService.name);
+  private readonly gate: Semaphore;
+  private readonly appName: string;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(DB_OPTIONS) private readonly options: DbModuleOptions,
+  ) {
+    this.gate = new Semaphore(options.poolMax, options.queueMax, options.queueTimeoutMs);
+    this.appName = options.applicationName ?? 'analytics-mcp';
+  }
+
+  get stats() {
+    return {
+      inFlight: this.gate.inFlight,
+      waiting: this.gate.waiting,
+      poolTotal: this.pool.totalCount,
+      poolIdle: this.pool.idleCount,
+    };
+  }
+
+  async query(q: ReadOnlyQuery): Promise<ReadOnlyResult> {
+    const release = await this.gate.acquire();
+    try {
+      try {
+        return await this.attempt(q);
+      } catch (err) {
+        if (!isDisconnectError(err)) throw err;
+        this.logger.warn(`connection lost (${describe(err)}); retrying once on a fresh connection`);
+      }
+      try {
+        return await this.attempt(q);
+      } catch (err) {
+        throw isDisconnectError(err) ? new DbUnavailableError(describe(err)) : err;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private async attempt(q: ReadOnlyQuery): Promise<ReadOnlyResult> {
+    const client = await this.pool.connect();
+    const batch = new ReadOnlyBatch({
+      sql: q.sql,
+      values: q.values,
+      maxRows: q.maxRows,
+      statementTimeoutMs: this.options.statementTimeoutMs,
+      applicationName: q.caller ? `${this.appName}:${q.caller}`.slice(0, 63) : this.appName,
+    });
+    try {
+      client.query(batch as unknown as pg.QueryConfig);
+    } catch (err) {
+      // Thrown while writing the message train: the connection's state is unknown.
+      client.release(err as Error);
+      throw err;
+    }
+    try {
+      const result = await batch.done;
+      client.release();
+      return result;
+    } catch (err) {
+      if (isDisconnectError(err)) {
+        client.release(err as Error);
+        throw err;
+      }
+      // The statement failed, so the server skipped the batch's ROLLBACK.
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackErr: Error) => client.release(rollbackErr),
+      );
+      throw err;
+    }
+  }
+
+  /**
+   * Readiness probe: a trivial statement on the pool's reserved slot, outside the
+   * semaphore so a saturated server still answers, bounded by `timeoutMs`.
+   */
+  async ping(timeoutMs: number): Promise<PingResult> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const once = async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query('SELECT 1');
+        client.release();
+      } catch (err) {
+        client.release(err as Error);
+        throw err;
+      }
+    };
+    const probe = once().catch((err) => (isDisconnectError(err) ? once() : Promise.reject(err)));
+    try {
+      await Promise.race([probe, timeout]);
+      return { ok: true, latencyMs: Math.round(performance.now() - started) };
+    } catch (err) {
+      probe.catch(() => undefined);
+      return { ok: false, latencyMs: Math.round(performance.now() - started), error: describe(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end().catch((err: Error) => this.logger.warn(`pool end: ${err.message}`));
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    return code ? `${err.message} (${code})` : err.message || err.name;
+  }
+  return String(err);
+}
