@@ -1,0 +1,80 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from './app-config.js';
+
+const prod = { DATABASE_URL: 'postgresql://analytics_ro:pw@db:5432/fleet', MCP_AUTH_TOKENS: 'alice:alice-token-0123456789' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig(prod);
+    assert.equal(c.port, 8892);
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.embedded, false);
+    assert.equal(c.maxRows, 10_000);
+    assert.equal(c.defaultRows, 1_000);
+    assert.equal(c.poolMax, 8);
+    assert.equal(c.queueMax, 64);
+    assert.equal(c.queueTimeoutMs, 10_000);
+    assert.equal(c.statementTimeoutMs, 30_000);
+    assert.deepEqual(c.readableSchemas, ['reporting', 'tracksolid', 'tickets', 'fuel']);
+    assert.equal(c.allowedHosts, null);
+    assert.equal(c.logLevel, 'info');
+    assert.deepEqual(c.authTokens, [{ name: 'alice', token: 'alice-token-0123456789' }]);
+  });
+
+  it('switches to the embedded demo on loopback when DATABASE_URL is unset or empty', () => {
+    for (const env of [{}, { DATABASE_URL: '' }, { DATABASE_URL: '   ' }]) {
+      const c = loadConfig(env);
+      assert.equal(c.embedded, true);
+      assert.equal(c.databaseUrl, null);
+      assert.equal(c.host, '127.0.0.1');
+      assert.ok(c.allowedHosts?.includes('localhost'));
+    }
+  });
+
+  it('names every bad variable at once', () => {
+    const p = problems({ ...prod, PORT: 'eighty', MCP_MAX_ROWS: '0', MCP_POOL_MAX: '-1', LOG_LEVEL: 'loud' });
+    assert.ok(p.some((x) => x.startsWith('PORT:')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('MCP_MAX_ROWS:')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('MCP_POOL_MAX:')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('LOG_LEVEL:')), p.join('\n'));
+  });
+
+  it('rejects a non-postgres DATABASE_URL', () => {
+    assert.match(problems({ ...prod, DATABASE_URL: 'mysql://x' })[0]!, /^DATABASE_URL: must be a postgres/);
+  });
+
+  it('requires tokens outside the demo and validates their format without echoing secrets', () => {
+    assert.match(problems({ DATABASE_URL: prod.DATABASE_URL })[0]!, /^MCP_AUTH_TOKENS: required/);
+    const p = problems({ ...prod, MCP_AUTH_TOKENS: 'justasecretvalue123456,bob:short,al ice:aaaaaaaaaaaaaaaaaaaa' });
+    assert.equal(p.length, 3, p.join('\n'));
+    assert.ok(p.every((x) => x.startsWith('MCP_AUTH_TOKENS:')));
+    assert.ok(!p.join('').includes('justasecretvalue'), 'secret echoed in the error');
+  });
+
+  it('refuses duplicate names and shared tokens', () => {
+    const p = problems({ ...prod, MCP_AUTH_TOKENS: 'a:aaaaaaaaaaaaaaaaaaaa,a:bbbbbbbbbbbbbbbbbbbb,b:aaaaaaaaaaaaaaaaaaaa' });
+    assert.equal(p.length, 2, p.join('\n'));
+  });
+
+  it('keeps MCP_DEFAULT_ROWS within MCP_MAX_ROWS', () => {
+    assert.match(problems({ ...prod, MCP_MAX_ROWS: '100', MCP_DEFAULT_ROWS: '500' })[0]!, /^MCP_DEFAULT_ROWS/);
+  });
+
+  it('parses lists', () => {
+    const c = loadConfig({ ...prod, MCP_READABLE_SCHEMAS: ' reporting , fuel ', MCP_ALLOWED_HOSTS: 'MCP.example.com, localhost' });
+    assert.deepEqual(c.readableSchemas, ['reporting', 'fuel']);
+    assert.deepEqual(c.allowedHosts, ['mcp.example.com', 'localhost']);
+    assert.match(problems({ ...prod, MCP_READABLE_SCHEMAS: 'Reporting;drop' })[0]!, /^MCP_READABLE_SCHEMAS/);
+  });
+});

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+export interface AuthToken {
+  /** The analyst or client the token belongs to; every query is logged under it. */
+  name: string;
+  token: string;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** Null in embedded demo mode: main.ts starts PostgreSQL and fills `effectiveDatabaseUrl`. */
+  databaseUrl: string | null;
+  embedded: boolean;
+  dataDir: string;
+  authTokens: AuthToken[];
+  maxRows: number;
+  defaultRows: number;
+  poolMax: number;
+  queueMax: number;
+  queueTimeoutMs: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  readableSchemas: string[];
+  /** Host header values accepted on /mcp (DNS-rebinding protection); null = any. */
+  allowedHosts: string[] | null;
+  /** Requests per minute per caller on /mcp; 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  shutdownGraceMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const IDENT = /^[a-z_][a-z0-9_$]*$/;
+const CALLER = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,47}$/;
+
+const tokens = z.string().transform((s, ctx) => {
+  const out: AuthToken[] = [];
+  for (const entry of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const i = entry.indexOf(':');
+    const name = i > 0 ? entry.slice(0, i) : '';
+    const token = i > 0 ? entry.slice(i + 1) : '';
+    if (!CALLER.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `entry "${redact(entry)}": name must match ${CALLER} (format name:token,name2:token2)` });
+    } else if (token.length < 16) {
+      ctx.addIssue({ code: 'custom', message: `token for "${name}" is shorter than 16 characters` });
+    } else if (out.some((t) => t.name === name)) {
+      ctx.addIssue({ code: 'custom', message: `name "${name}" appears twice` });
+    } else if (out.some((t) => t.token === token)) {
+      ctx.addIssue({ code: 'custom', message: `token for "${name}" is also used by another name` });
+    } else {
+      out.push({ name, token });
+    }
+  }
+  return out;
+});
+
+const envSchema = z.object({
+  PORT: int(0, 65535).default(8892),
+  HOST: z.string().trim().min(1).optional(),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((s) => (s ? s : null))
+    .refine((s) => s === null || /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// or postgresql:// URL'),
+  DATA_DIR: z.string().trim().min(1).default('.data'),
+  MCP_AUTH_TOKENS: tokens.optional(),
+  MCP_MAX_ROWS: int(1, 1_000_000).default(10_000),
+  MCP_DEFAULT_ROWS: int(1, 1_000_000).default(1_000),
+  MCP_POOL_MAX: int(1, 200).default(8),
+  MCP_QUEUE_MAX: int(0, 10_000).default(64),
+  MCP_QUEUE_TIMEOUT_MS: int(1, 600_000).default(10_000),
+  MCP_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  MCP_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5_000),
+  MCP_READABLE_SCHEMAS: list
+    .default(['reporting', 'tracksolid', 'tickets', 'fuel'])
+    .refine((l) => l.length > 0, 'must name at least one schema')
+    .refine((l) => l.every((s) => IDENT.test(s)), 'schema names must be lower-case SQL identifiers'),
+  MCP_ALLOWED_HOSTS: list.optional(),
+  MCP_RATE_LIMIT_PER_MIN: int(0, 1_000_000).default(600),
+  MCP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+/** Reads and validates the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.MCP_DEFAULT_ROWS > e.MCP_MAX_ROWS) {
+    problems.push(`MCP_DEFAULT_ROWS: ${e.MCP_DEFAULT_ROWS} exceeds MCP_MAX_ROWS (${e.MCP_MAX_ROWS})`);
+  }
+  const embedded = e.DATABASE_URL === null;
+  if (!embedded && (!e.MCP_AUTH_TOKENS || e.MCP_AUTH_TOKENS.length === 0)) {
+    problems.push('MCP_AUTH_TOKENS: required when DATABASE_URL is set (format name:token,name2:token2)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const host = e.HOST ?? (embedded ? '127.0.0.1' : '0.0.0.0');
+  const allowedHosts =
+    e.MCP_ALLOWED_HOSTS?.map((h) => h.toLowerCase()) ?? (LOOPBACK.includes(host) ? LOOPBACK : null);
+  return {
+    port: e.PORT,
+    host,
+    databaseUrl: e.DATABASE_URL,
+    embedded,
+    dataDir: e.DATA_DIR,
+    authTokens: e.MCP_AUTH_TOKENS ?? [],
+    maxRows: e.MCP_MAX_ROWS,
+    defaultRows: e.MCP_DEFAULT_ROWS,
+    poolMax: e.MCP_POOL_MAX,
+    queueMax: e.MCP_QUEUE_MAX,
+    queueTimeoutMs: e.MCP_QUEUE_TIMEOUT_MS,
+    statementTimeoutMs: e.MCP_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: e.MCP_CONNECT_TIMEOUT_MS,
+    readableSchemas: e.MCP_READABLE_SCHEMAS,
+    allowedHosts,
+    rateLimitPerMinute: e.MCP_RATE_LIMIT_PER_MIN,
+    shutdownGraceMs: e.MCP_SHUTDOWN_GRACE_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function redact(entry: string): string {
+  const i = entry.indexOf(':');
+  return i > 0 ? `${entry.slice(0, i)}:***` : '***';
+}

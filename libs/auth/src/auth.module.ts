@@ -1,0 +1,15 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AUTH_OPTIONS } from './auth.constants.js';
+import type { AuthModuleOptions } from './auth-options.interface.js';
+import { AuthGuard } from './auth.guard.js';
+
+@Module({})
+export class AuthModule {
+  static forRoot(options: AuthModuleOptions): DynamicModule {
+    return {
+      module: AuthModule,
+      providers: [{ provide: AUTH_OPTIONS, useValue: options }, AuthGuard],
+      exports: [AUTH_OPTIONS, AuthGuard],
+    };
+  }
+}

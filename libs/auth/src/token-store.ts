@@ -1,0 +1,30 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Bearer tokens kept only as SHA-256 digests. A lookup compares the presented
+ * token's digest with every known digest in constant time and never stops early,
+ * so response timing says nothing about which token, or how much of one, matched.
+ */
+export class TokenStore {
+  private readonly entries: ReadonlyArray<{ name: string; digest: Buffer }>;
+
+  constructor(tokens: ReadonlyArray<{ name: string; token: string }>) {
+    this.entries = tokens.map((t) => ({ name: t.name, digest: digest(t.token) }));
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  lookup(token: string): string | null {
+    if (!token) return null;
+    const presented = digest(token);
+    let match: string | null = null;
+    for (const e of this.entries) {
+      if (timingSafeEqual(presented, e.digest)) match = e.name;
+    }
+    return match;
+  }
+}
