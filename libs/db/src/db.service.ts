@@ -6,6 +6,7 @@ import { DbUnavailableError } from './db.errors.js';
 import { isDisconnectError } from './disconnect.js';
 import { ReadOnlyBatch, type ReadOnlyResult } from './read-only-batch.js';
 import { Semaphore } from './semaphore.js';
+import { builtinTypeName } from './value-parsers.js';
 
 export interface ReadOnlyQuery {
   sql: string;
@@ -32,6 +33,7 @@ export class DbService implements OnApplicationShutdown {
   private readonly logger = new Logger(DbService.name);
   private readonly gate: Semaphore;
   private readonly appName: string;
+  private readonly typeNameCache = new Map<number, string>();
 
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
@@ -67,6 +69,21 @@ export class DbService implements OnApplicationShutdown {
     } finally {
       release();
     }
+  }
+
+  /** SQL type names for result column OIDs; non-built-in types are looked up once. */
+  async typeNames(oids: readonly number[]): Promise<string[]> {
+    const missing = [...new Set(oids.filter((o) => builtinTypeName(o) === undefined && !this.typeNameCache.has(o)))];
+    if (missing.length > 0) {
+      const { rows } = await this.query({
+        sql: 'SELECT oid::int8, format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])',
+        values: [`{${missing.join(',')}}`],
+        maxRows: missing.length,
+      });
+      if (this.typeNameCache.size > 10_000) this.typeNameCache.clear();
+      for (const [oid, name] of rows) this.typeNameCache.set(oid as number, name as string);
+    }
+    return oids.map((o) => builtinTypeName(o) ?? this.typeNameCache.get(o) ?? `oid ${o}`);
   }
 
   private async attempt(q: ReadOnlyQuery): Promise<ReadOnlyResult> {

@@ -8,3 +8,11 @@ export { DbUnavailableError, ServerBusyError } from './db.errors.js';
 export { isDisconnectError } from './disconnect.js';
 export { Semaphore } from './semaphore.js';
 export { builtinTypeName } from './value-parsers.js';
+export {
+  assessConnectionBudget,
+  formatConnectionBudget,
+  poolLimitWarning,
+  readConnectionSnapshot,
+  readOwnConnectionLimit,
+} from './connection-budget.js';
+export type { BudgetVerdict, ConnectionSnapshot, RoleConnections } from './connection-budget.js';
