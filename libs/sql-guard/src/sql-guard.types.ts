@@ -1,0 +1,7 @@
+/** The guard's answer: either the statement may run, or why it may not. */
+export type GuardVerdict = { ok: true } | { ok: false; reason: string };
+
+export interface SqlGuardOptions {
+  /** Longest accepted statement, in UTF-8 bytes. */
+  maxBytes?: number;
+}
