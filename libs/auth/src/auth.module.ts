@@ -8,6 +8,7 @@ export class AuthModule {
   static forRoot(options: AuthModuleOptions): DynamicModule {
     return {
       module: AuthModule,
+      global: true,
       providers: [{ provide: AUTH_OPTIONS, useValue: options }, AuthGuard],
       exports: [AUTH_OPTIONS, AuthGuard],
     };

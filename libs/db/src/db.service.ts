@@ -55,16 +55,27 @@ export class DbService implements OnApplicationShutdown {
   async query(q: ReadOnlyQuery): Promise<ReadOnlyResult> {
     const release = await this.gate.acquire();
     try {
-      try {
-        return await this.attempt(q);
-      } catch (err) {
-        if (!isDisconnectError(err)) throw err;
-        this.logger.warn(`connection lost (${describe(err)}); retrying once on a fresh connection`);
-      }
-      try {
-        return await this.attempt(q);
-      } catch (err) {
-        throw isDisconnectError(err) ? new DbUnavailableError(describe(err)) : err;
+      let staleSkips = 0;
+      let freshFailures = 0;
+      for (;;) {
+        let reused = false;
+        try {
+          const client = await this.pool.connect();
+          const tagged = client as pg.PoolClient & { [USES]?: number };
+          reused = (tagged[USES] = (tagged[USES] ?? 0) + 1) > 1;
+          return await this.attempt(client, q);
+        } catch (err) {
+          if (!isDisconnectError(err)) throw err;
+          // A pooled connection that died while idle (restart, pg_terminate_backend,
+          // idle_session_timeout) is the pool's problem, not the caller's: discard it
+          // and take another. A fresh connection failing gets exactly one retry.
+          if (reused && staleSkips <= this.options.poolMax) {
+            staleSkips++;
+            continue;
+          }
+          if (++freshFailures > 1) throw new DbUnavailableError(describe(err));
+          this.logger.warn(`connection lost (${describe(err)}); retrying once on a fresh connection`);
+        }
       }
     } finally {
       release();
@@ -86,8 +97,7 @@ export class DbService implements OnApplicationShutdown {
     return oids.map((o) => builtinTypeName(o) ?? this.typeNameCache.get(o) ?? `oid ${o}`);
   }
 
-  private async attempt(q: ReadOnlyQuery): Promise<ReadOnlyResult> {
-    const client = await this.pool.connect();
+  private async attempt(client: pg.PoolClient, q: ReadOnlyQuery): Promise<ReadOnlyResult> {
     const batch = new ReadOnlyBatch({
       sql: q.sql,
       values: q.values,
@@ -156,6 +166,8 @@ export class DbService implements OnApplicationShutdown {
     await this.pool.end().catch((err: Error) => this.logger.warn(`pool end: ${err.message}`));
   }
 }
+
+const USES = Symbol('uses');
 
 function describe(err: unknown): string {
   if (err instanceof Error) {

@@ -43,7 +43,7 @@ const ARRAY_ELEMENT = new Map<number, number>([
 export function parserFor(typeOid: number): ValueParser {
   const direct = PARSERS.get(typeOid);
   if (direct) return direct;
-  if (ARRAY_ELEMENT.has(typeOid) || typeOid === 1009 /* text[] */ || typeOid === 1015 /* varchar[] */) {
+  if (ARRAY_ELEMENT.has(typeOid) || typeOid === 1009 /* text[] */ || typeOid === 1015 /* varchar[] */ || typeOid === 1003 /* name[] */) {
     // pg's array parser, then our scalar rules per element.
     const parseArray = (pg.types.getTypeParser as (oid: number, format: string) => (t: string) => unknown)(1009, 'text');
     const element = PARSERS.get(ARRAY_ELEMENT.get(typeOid) ?? 25) ?? identity;
@@ -59,7 +59,7 @@ const BUILTIN_TYPE_NAMES: Record<number, string> = {
   16: 'boolean', 17: 'bytea', 18: 'char', 19: 'name', 20: 'bigint', 21: 'smallint', 23: 'integer',
   25: 'text', 26: 'oid', 114: 'json', 142: 'xml', 199: 'json[]', 650: 'cidr', 700: 'real',
   701: 'double precision', 790: 'money', 829: 'macaddr', 869: 'inet', 1000: 'boolean[]', 1005: 'smallint[]',
-  1007: 'integer[]', 1009: 'text[]', 1015: 'character varying[]', 1016: 'bigint[]', 1021: 'real[]',
+  1007: 'integer[]', 1009: 'text[]', 1003: 'name[]', 1015: 'character varying[]', 1016: 'bigint[]', 1021: 'real[]',
   1022: 'double precision[]', 1042: 'character', 1043: 'character varying', 1082: 'date',
   1083: 'time without time zone', 1114: 'timestamp without time zone', 1184: 'timestamp with time zone',
   1186: 'interval', 1266: 'time with time zone', 1560: 'bit', 1562: 'bit varying', 1700: 'numeric',

@@ -1,0 +1,61 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
+import { AuthModule } from '#auth';
+import { DbModule } from '#db';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { ConnectionLimitCheck } from './connection-limit.check.js';
+import { HealthModule } from './health/health.module.js';
+import { McpModule } from './mcp/mcp.module.js';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  /** stdio mode: stdout carries the protocol, so logs go to stderr. */
+  logToStderr?: boolean;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, logToStderr }: AppModuleOptions): DynamicModule {
+    if (!config.databaseUrl) throw new Error('AppModule needs a database URL (embedded mode resolves it first)');
+    const databaseUrl = config.databaseUrl;
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: [
+            {
+              level: config.logLevel,
+              redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]'], censor: '[redacted]' },
+              autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+              customProps: (req) => ({ caller: (req as { caller?: string }).caller }),
+            },
+            pino.destination({ dest: logToStderr ? 2 : 1, sync: false }),
+          ],
+        }),
+        ThrottlerModule.forRoot({
+          throttlers: [{ name: 'mcp', ttl: 60_000, limit: config.rateLimitPerMinute || Number.MAX_SAFE_INTEGER }],
+          skipIf: () => config.rateLimitPerMinute === 0,
+        }),
+        DbModule.forRootAsync({
+          useFactory: () => ({
+            connectionString: databaseUrl,
+            poolMax: config.poolMax,
+            queueMax: config.queueMax,
+            queueTimeoutMs: config.queueTimeoutMs,
+            statementTimeoutMs: config.statementTimeoutMs,
+            connectTimeoutMs: config.connectTimeoutMs,
+            applicationName: 'analytics-mcp',
+          }),
+        }),
+        AuthModule.forRoot({ tokens: config.authTokens }),
+        HealthModule,
+        McpModule,
+      ],
+      providers: [ConnectionLimitCheck],
+    };
+  }
+}

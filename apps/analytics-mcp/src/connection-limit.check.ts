@@ -1,0 +1,34 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { PG_POOL, poolLimitWarning, readOwnConnectionLimit } from '#db';
+import type pg from 'pg';
+import { APP_CONFIG } from './config/config.constants.js';
+import type { AppConfig } from './config/app-config.js';
+
+/**
+ * Warns when MCP_POOL_MAX (+1 for health probes) exceeds the role's CONNECTION LIMIT.
+ * Runs in the background: boot must not wait for, or fail on, a database that is
+ * briefly down at deploy time.
+ */
+@Injectable()
+export class ConnectionLimitCheck implements OnApplicationBootstrap {
+  private readonly logger = new Logger('ConnectionBudget');
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      const limit = await readOwnConnectionLimit(this.pool);
+      const warning = poolLimitWarning(this.config.poolMax + 1, limit);
+      if (warning) this.logger.warn(warning);
+    } catch (err) {
+      this.logger.warn(`could not read this role's connection limit: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { MCP_TOOL_METADATA } from './mcp.constants.js';
+import type { McpToolOptions, ToolCallContext, ToolOutcome } from './mcp-tool.types.js';
+import { describeToolError, errorResult } from './tool-errors.js';
+
+interface RegisteredTool {
+  definition: Tool;
+  input: z.ZodObject;
+  invoke: (args: unknown, ctx: ToolCallContext) => Promise<ToolOutcome>;
+}
+
+/**
+ * Finds every `@McpTool()` provider method at module init and builds the tool
+ * definitions (with their JSON Schemas) once; per call it only validates and invokes.
+ */
+@Injectable()
+export class McpToolRegistry implements OnModuleInit {
+  private readonly logger = new Logger('McpTools');
+  private readonly tools = new Map<string, RegisteredTool>();
+  private definitions: Tool[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      const proto = Object.getPrototypeOf(instance);
+      for (const method of this.scanner.getAllMethodNames(proto)) {
+        const fn = instance[method];
+        if (typeof fn !== 'function') continue;
+        const options = this.reflector.get<McpToolOptions | undefined>(MCP_TOOL_METADATA, fn);
+        if (options) this.add(options, (args, ctx) => fn.call(instance, args, ctx));
+      }
+    }
+    this.definitions = [...this.tools.values()].map((t) => t.definition);
+    this.logger.log(`tools: ${[...this.tools.keys()].join(', ') || '(none)'}`);
+  }
+
+  private add(options: McpToolOptions, invoke: RegisteredTool['invoke']): void {
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(options.name)) {
+      throw new Error(`MCP tool name "${options.name}" must be 1-64 letters, digits, _ or -`);
+    }
+    if (this.tools.has(options.name)) {
+      throw new Error(`duplicate MCP tool name "${options.name}": each @McpTool() needs a unique name`);
+    }
+    const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(options.input, { io: 'input' }) as Record<string, unknown>;
+    this.tools.set(options.name, {
+      definition: {
+        name: options.name,
+        description: options.description,
+        inputSchema: inputSchema as Tool['inputSchema'],
+        ...(options.annotations ? { annotations: options.annotations } : {}),
+      },
+      input: options.input,
+      invoke,
+    });
+  }
+
+  list(): Tool[] {
+    return this.definitions;
+  }
+
+  async call(name: string, rawArgs: unknown, ctx: ToolCallContext): Promise<CallToolResult> {
+    const tool = this.tools.get(name);
+    if (!tool) {
+      return errorResult(`unknown tool "${name}"; available tools: ${[...this.tools.keys()].join(', ')}`);
+    }
+    const parsed = tool.input.safeParse(rawArgs ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`);
+      return errorResult(`invalid arguments for ${name}: ${issues.join('; ')}`);
+    }
+    try {
+      const { structured } = await tool.invoke(parsed.data, ctx);
+      return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+    } catch (err) {
+      const message = describeToolError(err);
+      if (message === null) {
+        this.logger.error({ err, tool: name, caller: ctx.caller }, 'tool failed unexpectedly');
+        return errorResult(`internal error in ${name}; the failure was logged`);
+      }
+      return errorResult(message);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { SqlGuardModule } from '#sql-guard';
+import { HostCheckMiddleware } from './host-check.middleware.js';
+import { McpController } from './mcp.controller.js';
+import { McpServerFactory } from './mcp-server.factory.js';
+import { McpToolRegistry } from './mcp-tool.registry.js';
+import { CatalogTools } from './tools/catalog.tools.js';
+import { QueryTool } from './tools/query.tool.js';
+
+@Module({
+  imports: [DiscoveryModule, SqlGuardModule],
+  controllers: [McpController],
+  providers: [McpToolRegistry, McpServerFactory, QueryTool, CatalogTools],
+  exports: [McpToolRegistry, McpServerFactory],
+})
+export class McpModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HostCheckMiddleware).forRoutes(McpController);
+  }
+}

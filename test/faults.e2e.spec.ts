@@ -1,0 +1,163 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { rm } from 'node:fs/promises';
+import pg from 'pg';
+import { startEmbeddedDemo, type EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
+import { call, connectClient, makeTempDir, SMALL_SEED, textOf, TOKENS } from './support/stack.js';
+import { spawnServer, type ServerProcess } from './support/server-process.js';
+
+// Runs until the statement timeout stops it: ~1.2 billion joined rows on the small seed.
+const SLOW_SQL = 'SELECT count(*) FROM tracksolid.position_history a, tracksolid.position_history b, generate_series(1, 100) g';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('fault injection against the server process', () => {
+  let dir: string;
+  let demo: EmbeddedDemo;
+
+  before(async () => {
+    dir = await makeTempDir('amcp-faults-');
+    // Not ephemeral: the database is stopped and started again below.
+    demo = await startEmbeddedDemo({ dataDir: dir, seed: SMALL_SEED });
+  });
+  after(async () => {
+    await demo?.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function withServer<T>(env: Record<string, string>, fn: (s: ServerProcess, c: Client) => Promise<T>): Promise<T> {
+    const server = await spawnServer({ DATABASE_URL: demo.databaseUrl, ...env });
+    const client = await connectClient(server.mcpUrl, TOKENS.alice);
+    try {
+      return await fn(server, client);
+    } finally {
+      await client.close().catch(() => undefined);
+      await server.stop();
+    }
+  }
+
+  it('survives backends being terminated under 8 concurrent callers, with retry-once hiding (almost) all of it', async (t) => {
+    await withServer({ MCP_POOL_MAX: '8' }, async (server) => {
+      const clients = await Promise.all(Array.from({ length: 8 }, () => connectClient(server.mcpUrl, TOKENS.alice)));
+      const killer = new pg.Client(demo.superuserUrl);
+      await killer.connect();
+      let calls = 0;
+      let errors = 0;
+      const errorTexts: string[] = [];
+      let kills = 0;
+      const until = Date.now() + 6_000;
+      const killing = (async () => {
+        while (Date.now() < until) {
+          const { rows } = await killer.query(
+            `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE usename = 'analytics_ro'`,
+          );
+          kills += Number(rows[0].n);
+          await sleep(150);
+        }
+      })();
+      await Promise.all(
+        clients.map(async (c, i) => {
+          while (Date.now() < until) {
+            const res = await call(c, 'query', { sql: `SELECT device_id, count(*) FROM tracksolid.position_history WHERE device_id = ${1 + (i % 12)} GROUP BY 1` });
+            calls++;
+            if (res.isError) {
+              errors++;
+              errorTexts.push(textOf(res));
+            }
+          }
+        }),
+      );
+      await killing;
+      await killer.end();
+      await Promise.all(clients.map((c) => c.close()));
+      t.diagnostic(`${calls} calls, ${errors} analyst-visible errors, ${kills} backends terminated`);
+      assert.ok(kills >= 20, `only ${kills} backends were terminated`);
+      assert.ok(calls >= 200, `only ${calls} calls completed`);
+      assert.ok(errors / calls <= 0.005, `${errors} of ${calls} calls failed: ${errorTexts.slice(0, 3).join(' | ')}`);
+      assert.equal(server.child.exitCode, null, 'server process died');
+      const ready = await fetch(`${server.baseUrl}/health/ready`);
+      assert.equal(ready.status, 200);
+    });
+  });
+
+  it('fails fast with "database unavailable" while PostgreSQL is down, and recovers in the same process', async () => {
+    await withServer({}, async (server, client) => {
+      assert.equal((await call(client, 'query', { sql: 'SELECT 1' })).isError, undefined);
+      await demo.cluster.stop();
+      try {
+        const t0 = performance.now();
+        const res = await call(client, 'query', { sql: 'SELECT 1' });
+        const ms = performance.now() - t0;
+        assert.equal(res.isError, true);
+        assert.match(textOf(res), /database unavailable/);
+        assert.ok(ms < 2_000, `took ${ms} ms`);
+        assert.equal((await fetch(`${server.baseUrl}/health/ready`)).status, 503);
+        assert.equal((await fetch(`${server.baseUrl}/health/live`)).status, 200);
+      } finally {
+        await demo.cluster.start();
+      }
+      const t0 = Date.now();
+      let ok = false;
+      while (!ok && Date.now() - t0 < 5_000) {
+        const ready = (await fetch(`${server.baseUrl}/health/ready`)).status === 200;
+        const res = await call(client, 'query', { sql: 'SELECT count(*) FROM tracksolid.devices' });
+        ok = ready && !res.isError;
+        if (!ok) await sleep(100);
+      }
+      assert.ok(ok, 'not ready and answering within 5 s of PostgreSQL coming back');
+      assert.equal(server.child.exitCode, null);
+    });
+  });
+
+  it('reports a statement timeout clearly and reuses the connection', async () => {
+    await withServer({ MCP_POOL_MAX: '1', MCP_STATEMENT_TIMEOUT_MS: '300' }, async (_server, client) => {
+      const pid1 = (await call(client, 'query', { sql: 'SELECT pg_backend_pid()' })).structuredContent as { rows: number[][] };
+      const res = await call(client, 'query', { sql: SLOW_SQL });
+      assert.equal(res.isError, true);
+      assert.match(textOf(res), /57014/);
+      assert.match(textOf(res), /statement timeout/);
+      const pid2 = (await call(client, 'query', { sql: 'SELECT pg_backend_pid()' })).structuredContent as { rows: number[][] };
+      assert.equal(pid2.rows[0]![0], pid1.rows[0]![0], 'the connection was replaced after a timeout');
+    });
+  });
+
+  it('queues callers beyond the pool, then answers "busy" past the queue bounds', async () => {
+    await withServer(
+      { MCP_POOL_MAX: '1', MCP_QUEUE_MAX: '1', MCP_QUEUE_TIMEOUT_MS: '400', MCP_STATEMENT_TIMEOUT_MS: '1500' },
+      async (server) => {
+        const clients = await Promise.all(Array.from({ length: 3 }, () => connectClient(server.mcpUrl, TOKENS.alice)));
+        const first = call(clients[0]!, 'query', { sql: SLOW_SQL });
+        await sleep(100);
+        const queued = call(clients[1]!, 'query', { sql: 'SELECT 1' });
+        await sleep(50);
+        const t0 = performance.now();
+        const overflow = await call(clients[2]!, 'query', { sql: 'SELECT 1' });
+        assert.ok(performance.now() - t0 < 300, 'a full queue should answer at once');
+        assert.match(textOf(overflow), /server busy: too many queries are already waiting/);
+        const timedOut = await queued;
+        assert.match(textOf(timedOut), /server busy: no database connection became free within 400 ms/);
+        assert.match(textOf(await first), /57014/);
+        // Once the slow call is gone, the pool serves again.
+        assert.equal((await call(clients[1]!, 'query', { sql: 'SELECT 1' })).isError, undefined);
+        await Promise.all(clients.map((c) => c.close()));
+      },
+    );
+  });
+
+  it('on SIGTERM fails readiness, finishes the in-flight call, then exits 0', async () => {
+    const server = await spawnServer({ DATABASE_URL: demo.databaseUrl, MCP_SHUTDOWN_GRACE_MS: '600' });
+    const client = await connectClient(server.mcpUrl, TOKENS.alice);
+    const inflight = call(client, 'query', {
+      sql: 'SELECT count(*) FROM tracksolid.position_history a CROSS JOIN generate_series(1, 2000) g',
+    });
+    await sleep(150);
+    server.child.kill('SIGTERM');
+    await sleep(100);
+    assert.equal((await fetch(`${server.baseUrl}/health/ready`)).status, 503);
+    const res = await inflight;
+    assert.equal(res.isError, undefined, textOf(res));
+    const exit = await server.exited;
+    assert.deepEqual(exit, { code: 0, signal: null }, server.output());
+    await client.close().catch(() => undefined);
+  });
+});

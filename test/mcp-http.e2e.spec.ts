@@ -1,0 +1,193 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { call, startTestDatabase, startTestServer, textOf, TOKENS, type TestServer } from './support/stack.js';
+
+type QueryResult = { row_count: number; truncated: boolean; columns: { name: string; type: string }[]; rows: unknown[][] };
+
+describe('MCP over Streamable HTTP on a real PostgreSQL', () => {
+  let db: Awaited<ReturnType<typeof startTestDatabase>>;
+  let server: TestServer;
+  let client: Client;
+
+  before(async () => {
+    db = await startTestDatabase();
+    server = await startTestServer(db.databaseUrl);
+    client = await server.connect();
+  });
+  after(async () => {
+    await server?.close();
+    await db?.dispose();
+  });
+
+  const query = async (sql: string, max_rows?: number) => {
+    const res = await call(client, 'query', max_rows === undefined ? { sql } : { sql, max_rows });
+    return res;
+  };
+
+  it('lists the tools with JSON Schemas', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    assert.deepEqual(names, ['describe_table', 'list_schemas', 'list_tables', 'query']);
+    const q = tools.find((t) => t.name === 'query')!;
+    assert.deepEqual(q.inputSchema.required, ['sql']);
+    assert.equal(q.annotations?.readOnlyHint, true);
+  });
+
+  it('runs a count over the positions and returns structured content plus the same JSON as text', async () => {
+    const res = await query('SELECT count(*) AS n FROM tracksolid.position_history');
+    assert.equal(res.isError, undefined, textOf(res));
+    const out = res.structuredContent as QueryResult;
+    assert.equal(out.row_count, 1);
+    assert.equal(out.truncated, false);
+    assert.deepEqual(out.columns, [{ name: 'n', type: 'bigint' }]);
+    assert.ok((out.rows[0]![0] as number) > 1000);
+    assert.deepEqual(JSON.parse(textOf(res)), out);
+  });
+
+  it('stops at max_rows without rewriting the SQL, even when the statement asks for millions', async () => {
+    const res = await query('SELECT * FROM tracksolid.position_history CROSS JOIN generate_series(1, 1000) LIMIT 5000000', 10);
+    const out = res.structuredContent as QueryResult;
+    assert.equal(out.row_count, 10);
+    assert.equal(out.rows.length, 10);
+    assert.equal(out.truncated, true);
+  });
+
+  it('reports truncated=false when the result fits exactly', async () => {
+    const out = (await query('SELECT g FROM generate_series(1, 5) g', 5)).structuredContent as QueryResult;
+    assert.equal(out.row_count, 5);
+    assert.equal(out.truncated, false);
+    const six = (await query('SELECT g FROM generate_series(1, 6) g', 5)).structuredContent as QueryResult;
+    assert.equal(six.truncated, true);
+  });
+
+  it('uses the default row count and caps max_rows at the ceiling', async () => {
+    const def = (await query('SELECT g FROM generate_series(1, 5000) g')).structuredContent as QueryResult;
+    assert.equal(def.row_count, server.config.defaultRows);
+    const capped = (await query('SELECT g FROM generate_series(1, 20000) g', 50_000)).structuredContent as QueryResult;
+    assert.equal(capped.row_count, server.config.maxRows);
+    assert.equal(capped.truncated, true);
+  });
+
+  it('maps PostgreSQL types to JSON sensibly', async () => {
+    const out = (
+      await query(
+        `SELECT 1::int AS i, 9007199254740993::int8 AS big, 1.50::numeric AS num, true AS b, '{"a":[1]}'::jsonb AS j,
+                ARRAY[1,2] AS arr, '2026-01-02 03:04:05+00'::timestamptz AS ts, NULL::text AS nothing`,
+      )
+    ).structuredContent as QueryResult;
+    assert.deepEqual(out.rows[0], [1, '9007199254740993', '1.50', true, { a: [1] }, [1, 2], '2026-01-02 03:04:05+00', null]);
+    assert.deepEqual(
+      out.columns.map((c) => c.type),
+      ['integer', 'bigint', 'numeric', 'boolean', 'jsonb', 'integer[]', 'timestamp with time zone', 'text'],
+    );
+  });
+
+  it('attributes the statement to the caller in pg_stat_activity', async () => {
+    const out = (await query(`SELECT current_setting('application_name')`)).structuredContent as QueryResult;
+    assert.equal(out.rows[0]![0], 'analytics-mcp:alice');
+    const bob = await server.connect(TOKENS.bob);
+    const res = (await call(bob, 'query', { sql: `SELECT current_setting('application_name')` })).structuredContent as QueryResult;
+    assert.equal(res.rows[0]![0], 'analytics-mcp:bob');
+  });
+
+  it('returns PostgreSQL errors as tool errors with the SQLSTATE', async () => {
+    const missing = await query('SELECT * FROM tracksolid.nope');
+    assert.equal(missing.isError, true);
+    assert.match(textOf(missing), /42P01/);
+    assert.match(textOf(missing), /does not exist/);
+    const syntax = await query('SELECT FROM WHERE');
+    assert.equal(syntax.isError, true);
+    const div = await query('SELECT 1/0');
+    assert.match(textOf(div), /22012.*division by zero/);
+  });
+
+  it('refuses writes and statement batches as tool errors', async () => {
+    for (const sql of ['DELETE FROM fuel.fill_ups', 'SELECT 1; DROP TABLE fuel.fill_ups']) {
+      const res = await query(sql);
+      assert.equal(res.isError, true, sql);
+    }
+    const still = (await query('SELECT count(*) FROM fuel.fill_ups')).structuredContent as QueryResult;
+    assert.ok((still.rows[0]![0] as number) > 0);
+  });
+
+  it('answers bad arguments and unknown tools with an error result', async () => {
+    const noSql = await call(client, 'query', {});
+    assert.equal(noSql.isError, true);
+    assert.match(textOf(noSql), /invalid arguments for query: sql/);
+    const badRows = await call(client, 'query', { sql: 'SELECT 1', max_rows: 'ten' });
+    assert.match(textOf(badRows), /max_rows/);
+    const unknown = await call(client, 'drop_everything');
+    assert.equal(unknown.isError, true);
+    assert.match(textOf(unknown), /unknown tool "drop_everything"/);
+  });
+
+  it('lists schemas and tables, and describes a table with its comments', async () => {
+    const schemas = (await call(client, 'list_schemas')).structuredContent as { schemas: { schema: string }[] };
+    assert.deepEqual(schemas.schemas.map((s) => s.schema), ['fuel', 'reporting', 'tickets', 'tracksolid']);
+    const tables = (await call(client, 'list_tables', { schema: 'reporting' })).structuredContent as { tables: { name: string; kind: string }[] };
+    assert.deepEqual(tables.tables.map((t) => [t.name, t.kind]), [['daily_mileage', 'materialized view'], ['v_trips', 'view']]);
+    const desc = (await call(client, 'describe_table', { schema: 'tracksolid', table: 'position_history' })).structuredContent as {
+      primary_key: string[];
+      columns: { name: string; type: string; comment: string | null }[];
+    };
+    assert.deepEqual(desc.primary_key, ['device_id', 'recorded_at']);
+    assert.equal(desc.columns.find((c) => c.name === 'lat')?.type, 'double precision');
+    assert.match(desc.columns.find((c) => c.name === 'lat')?.comment ?? '', /Latitude/);
+    const hidden = await call(client, 'list_tables', { schema: 'pg_catalog' });
+    assert.equal(hidden.isError, true);
+    assert.match(textOf(hidden), /not readable/);
+    const none = await call(client, 'describe_table', { schema: 'tracksolid', table: 'nope' });
+    assert.match(textOf(none), /list_tables/);
+  });
+
+  it('requires a bearer token on /mcp only', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const none = await fetch(server.mcpUrl, { method: 'POST', headers, body });
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    const wrong = await fetch(server.mcpUrl, { method: 'POST', headers: { ...headers, authorization: 'Bearer nope-nope-nope-nope' }, body });
+    assert.equal(wrong.status, 401);
+    assert.equal((await fetch(`${server.baseUrl}/health/live`)).status, 200);
+  });
+
+  it('answers GET and DELETE on /mcp with 405 and a JSON body', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await fetch(server.mcpUrl, { method, headers: { authorization: `Bearer ${TOKENS.alice}` } });
+      assert.equal(res.status, 405, method);
+      assert.equal(((await res.json()) as { jsonrpc: string }).jsonrpc, '2.0');
+    }
+  });
+
+  it('rejects foreign Host headers (DNS rebinding)', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(server.mcpUrl, { method: 'POST', headers: { host: 'evil.example:80', authorization: `Bearer ${TOKENS.alice}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    assert.equal(status, 403);
+  });
+
+  it('answers bad HTTP input with HTTP errors and JSON-RPC bodies, never a 500', async () => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKENS.alice}` };
+    const malformed = await fetch(server.mcpUrl, { method: 'POST', headers, body: '{"jsonrpc": "2.0", "id": 1, ' });
+    assert.equal(malformed.status, 400);
+    assert.equal(((await malformed.json()) as { error: { code: number } }).error.code, -32700);
+    const huge = await fetch(server.mcpUrl, { method: 'POST', headers, body: 'x'.repeat(6 * 1024 * 1024) });
+    assert.equal(huge.status, 413);
+  });
+
+  it('reports readiness with the database and liveness without it', async () => {
+    const ready = await fetch(`${server.baseUrl}/health/ready`);
+    assert.equal(ready.status, 200);
+    const body = (await ready.json()) as { status: string; info: { database: { status: string } } };
+    assert.equal(body.status, 'ok');
+    assert.equal(body.info.database.status, 'up');
+    assert.doesNotMatch(JSON.stringify(body), /token|password/i);
+  });
+});
