@@ -17,8 +17,11 @@ export interface ServerProcess {
 }
 
 /** Runs the built server (`node dist/.../main.js`) as a child process on a free port. */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN_JS], {
+export async function spawnServer(
+  env: Record<string, string>,
+  { timeoutMs = 60_000, nodeArgs = [] as string[] } = {},
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',

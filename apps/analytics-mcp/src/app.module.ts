@@ -31,7 +31,14 @@ export class AppModule {
               level: config.logLevel,
               redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]'], censor: '[redacted]' },
               autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+              // Tool calls log one line each (caller, rows, ms, SQL); the access line is
+              // kept for failures and at debug level.
+              customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
               customProps: (req) => ({ caller: (req as { caller?: string }).caller }),
+              // Headers stay out of the logs (the Authorization header above all).
+              serializers: {
+                req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+              },
             },
             pino.destination({ dest: logToStderr ? 2 : 1, sync: false }),
           ],

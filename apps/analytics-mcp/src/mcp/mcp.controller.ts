@@ -1,8 +1,10 @@
 import { Controller, Delete, Get, HttpCode, Logger, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { AuthGuard, type AuthenticatedRequest } from '#auth';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import { CallerThrottlerGuard } from './caller-throttler.guard.js';
+import { JsonExchangeTransport } from './json-exchange.transport.js';
+import { readJsonRpcBody } from './mcp-http-body.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 
 const METHOD_NOT_ALLOWED = {
@@ -11,7 +13,19 @@ const METHOD_NOT_ALLOWED = {
   id: null,
 };
 
-/** Streamable HTTP, stateless: every POST gets its own transport and server. */
+function sendJson(res: Response, status: number, payload: unknown): void {
+  const body = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const rpcError = (res: Response, status: number, code: number, message: string) =>
+  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
+
+/**
+ * Streamable HTTP, stateless, JSON responses: each POST gets a fresh SDK Server
+ * (cheap: the tool definitions are prebuilt) wired to an in-process transport.
+ */
 @Controller('mcp')
 @UseGuards(AuthGuard, CallerThrottlerGuard)
 export class McpController {
@@ -21,22 +35,41 @@ export class McpController {
 
   @Post()
   async handle(@Req() req: Request & AuthenticatedRequest, @Res() res: Response): Promise<void> {
+    const accept = req.headers.accept ?? '*/*';
+    if (!/application\/json|\*\/\*|application\/\*/.test(accept)) {
+      return rpcError(res, 406, -32000, 'Not Acceptable: the client must accept application/json');
+    }
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      return rpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+    const version = req.headers['mcp-protocol-version'];
+    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      return rpcError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+    }
+    const body = await readJsonRpcBody(req);
+    if (!body.ok) return rpcError(res, body.status, body.code, body.message);
+    const hasRequests = body.messages.some((m) => 'method' in m && 'id' in m);
+
     const caller = req.caller ?? 'anonymous';
     const server = this.servers.create(caller);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
+    const transport = new JsonExchangeTransport();
+    const aborted = () => void transport.close();
+    res.once('close', aborted);
     try {
       await server.connect(transport);
-      (req as Request & { auth?: object }).auth = { token: '', clientId: caller, scopes: [] };
-      await transport.handleRequest(req, res);
+      const replies = transport.exchange(body.messages, { token: '', clientId: caller, scopes: [] });
+      if (!hasRequests) {
+        res.writeHead(202).end();
+        return;
+      }
+      const responses = await replies;
+      if (!res.writableEnded && !res.destroyed) sendJson(res, 200, body.batch ? responses : responses[0]);
     } catch (err) {
       this.logger.error({ err }, 'MCP request failed');
-      if (!res.headersSent) {
-        res.status(500).json({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null });
-      }
+      if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
+    } finally {
+      res.off('close', aborted);
+      await server.close().catch(() => undefined);
     }
   }
 
