@@ -1,0 +1,232 @@
+/**
+ * npm run bench — raw node-postgres vs this server (Streamable HTTP and stdio), same
+ * database, same run, interleaved. Writes bench/results.md.
+ *
+ *   npm run bench -- --rounds 5 --calls 60 --seconds 4
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { startEmbeddedDemo, type EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
+import { benchGuard } from '../libs/sql-guard/src/sql-guard.bench.js';
+import { connectClient, TOKENS } from '../test/support/stack.js';
+import { cpuMsOf, MAIN_JS, memoryOf, spawnServer, type ServerProcess } from '../test/support/server-process.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    calls: { type: 'string', default: '60' },
+    seconds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '8' },
+    out: { type: 'string', default: 'bench/results.md' },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const CALLS = Number(args.calls);
+const SECONDS = Number(args.seconds);
+const CONCURRENCY = Number(args.concurrency);
+
+interface Target {
+  name: string;
+  pid?: number;
+  /** One call; resolves with the number of rows received. */
+  run(sql: string, maxRows: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+interface Workload {
+  id: string;
+  label: string;
+  sql: string;
+  maxRows: number;
+  rows: number;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+function mcpTarget(name: string, clients: Client[], pid?: number): Target {
+  let next = 0;
+  return {
+    name,
+    pid,
+    async run(sql, maxRows) {
+      const client = clients[next++ % clients.length]!;
+      const res = (await client.callTool({ name: 'query', arguments: { sql, max_rows: maxRows } })) as CallToolResult;
+      if (res.isError) throw new Error(`${name}: ${JSON.stringify(res.content)}`);
+      return (res.structuredContent as { row_count: number }).row_count;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    },
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  log('starting embedded PostgreSQL (first run seeds ~1M positions, about 20 s)…');
+  const demo: EmbeddedDemo = await startEmbeddedDemo({
+    dataDir: resolve('bench/.work'),
+    seed: { devices: 100, days: 14, intervalMinutes: 2 },
+    log,
+  });
+  const admin = new pg.Client(demo.superuserUrl);
+  await admin.connect();
+  const positions = Number((await admin.query('SELECT count(*) FROM tracksolid.position_history')).rows[0].count);
+  const probe = (await admin.query(`SELECT device_id, recorded_at::text AS t FROM tracksolid.position_history WHERE device_id = 42 ORDER BY recorded_at DESC OFFSET 100 LIMIT 1`)).rows[0];
+  await admin.end();
+
+  const workloads: Workload[] = [
+    { id: 'Q1', label: 'point lookup (1 row)', sql: `SELECT * FROM tracksolid.position_history WHERE device_id = ${probe.device_id} AND recorded_at = '${probe.t}'`, maxRows: 10, rows: 1 },
+    { id: 'Q2', label: '1,000 rows', sql: 'SELECT * FROM tracksolid.position_history WHERE device_id = 7 ORDER BY recorded_at LIMIT 1000', maxRows: 1000, rows: 1000 },
+    { id: 'Q3', label: '10,000 rows', sql: 'SELECT * FROM tracksolid.position_history WHERE device_id = 9 ORDER BY recorded_at LIMIT 10000', maxRows: 10000, rows: 10000 },
+  ];
+
+  const rawPool = new pg.Pool({ connectionString: demo.databaseUrl, max: CONCURRENCY });
+  const raw: Target = {
+    name: 'raw pg',
+    async run(sql) {
+      return (await rawPool.query(sql)).rowCount ?? 0;
+    },
+    close: () => rawPool.end(),
+  };
+
+  const serverEnv = { DATABASE_URL: demo.databaseUrl, MCP_POOL_MAX: String(CONCURRENCY), LOG_LEVEL: 'warn' };
+  const http: ServerProcess = await spawnServer(serverEnv);
+  const httpClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => connectClient(http.mcpUrl, TOKENS.alice)));
+  const httpTarget = mcpTarget('MCP HTTP', httpClients, http.pid);
+
+  const stdioTransport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN_JS, '--stdio'],
+    env: { PATH: process.env.PATH ?? '', ...serverEnv, MCP_AUTH_TOKENS: `bench:${TOKENS.alice}` },
+    stderr: 'ignore',
+  });
+  const stdioClient = new Client({ name: 'bench', version: '1' });
+  await stdioClient.connect(stdioTransport);
+  const stdioTarget = mcpTarget('MCP stdio', [stdioClient], stdioTransport.pid ?? undefined);
+
+  const targets = [raw, httpTarget, stdioTarget];
+  for (const t of targets) for (const w of workloads) for (let i = 0; i < 5; i++) {
+    const n = await t.run(w.sql, w.maxRows);
+    if (n !== w.rows) throw new Error(`${t.name} ${w.id}: expected ${w.rows} rows, got ${n}`);
+  }
+
+  // Latency: one caller, rounds interleave targets so drift hits all of them alike.
+  const lat = new Map<string, number[]>();
+  const cpu = new Map<string, { ms: number; calls: number }>();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const w of workloads) {
+      const order = r % 2 === 0 ? targets : [...targets].reverse();
+      for (const t of order) {
+        const key = `${t.name}|${w.id}`;
+        const cpu0 = t.pid ? await cpuMsOf(t.pid) : 0;
+        for (let i = 0; i < CALLS; i++) {
+          const t0 = performance.now();
+          await t.run(w.sql, w.maxRows);
+          (lat.get(key) ?? lat.set(key, []).get(key)!).push(performance.now() - t0);
+        }
+        if (t.pid) {
+          const c = cpu.get(key) ?? { ms: 0, calls: 0 };
+          c.ms += (await cpuMsOf(t.pid)) - cpu0;
+          c.calls += CALLS;
+          cpu.set(key, c);
+        }
+      }
+    }
+    log(`latency round ${r + 1}/${ROUNDS} done`);
+  }
+
+  // Throughput: CONCURRENCY callers for SECONDS per target and query, interleaved.
+  const tput = new Map<string, number[]>();
+  const thRounds = Math.max(1, Math.min(ROUNDS, 2));
+  for (let r = 0; r < thRounds; r++) {
+    for (const w of workloads) {
+      for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
+        if (t === stdioTarget) continue; // one stdio client is one pipe: not a concurrency target
+        let calls = 0;
+        const until = performance.now() + SECONDS * 1000;
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            while (performance.now() < until) {
+              await t.run(w.sql, w.maxRows);
+              calls++;
+            }
+          }),
+        );
+        const key = `${t.name}|${w.id}`;
+        (tput.get(key) ?? tput.set(key, []).get(key)!).push(calls / SECONDS);
+      }
+    }
+    log(`throughput round ${r + 1}/${thRounds} done`);
+  }
+
+  // Huge result: the statement itself asks for 2M wide rows; the server must stop at 10.
+  const huge = 'SELECT p.*, repeat(\'x\', 200) AS pad FROM tracksolid.position_history p LIMIT 2000000';
+  const memBefore = await memoryOf(http.pid);
+  const hugeTimes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const n = await httpTarget.run(huge, 10);
+    hugeTimes.push(performance.now() - t0);
+    if (n !== 10) throw new Error(`huge probe returned ${n} rows`);
+  }
+  const memAfter = await memoryOf(http.pid);
+  const httpMem = await memoryOf(http.pid);
+  const stdioMem = stdioTarget.pid ? await memoryOf(stdioTarget.pid) : undefined;
+
+  const guard = await benchGuard();
+
+  for (const t of targets) await t.close();
+  await http.stop();
+  await demo.stop();
+
+  // Report.
+  const lines: string[] = [];
+  const rawP50 = (w: Workload) => pct(lat.get(`raw pg|${w.id}`)!, 50);
+  const targetsRatio: Record<string, number> = { Q1: 2.5, Q2: 2.0, Q3: 1.6 };
+  lines.push('# Benchmark results', '');
+  lines.push(`Run ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded), ${positions.toLocaleString('en-US')} rows in tracksolid.position_history.`);
+  lines.push(`Latency: one caller, ${ROUNDS} interleaved rounds × ${CALLS} calls per target and query. Throughput: ${CONCURRENCY} concurrent callers, ${SECONDS} s per target and query, ${thRounds} rounds. Raw pg is \`pg.Pool.query\` as the same analytics_ro role; the server targets use the official MCP SDK client, the query tool, and its full path (auth, guard, read-only transaction, cursor-limited fetch, JSON result as structuredContent + text).`, '');
+  lines.push('| query | target | p50 ms | p95 ms | p99 ms | p50 ÷ raw pg | target ratio | calls/s (8 callers) | server CPU ms/call |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const verdicts: string[] = [];
+  for (const w of workloads) {
+    for (const t of targets) {
+      const xs = lat.get(`${t.name}|${w.id}`)!;
+      const ratio = pct(xs, 50) / rawP50(w);
+      const th = tput.get(`${t.name}|${w.id}`);
+      const c = cpu.get(`${t.name}|${w.id}`);
+      const goal = t === raw ? '' : t === httpTarget ? `≤ ${targetsRatio[w.id]}×` : '';
+      if (t === httpTarget) verdicts.push(`${w.id} HTTP ${fmt(ratio)}× (target ≤ ${targetsRatio[w.id]}×): ${ratio <= targetsRatio[w.id]! ? 'met' : 'NOT met'}`);
+      lines.push(`| ${w.id} ${w.label} | ${t.name} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 95))} | ${fmt(pct(xs, 99))} | ${t === raw ? '1.00' : fmt(ratio)}× | ${goal} | ${th ? fmt(th.reduce((a, b) => a + b, 0) / th.length, 0) : '—'} | ${c ? fmt(c.ms / c.calls) : '—'} |`);
+    }
+  }
+  const mib = (k: number) => fmt(k / 1024, 1);
+  lines.push('', '## Memory and the huge-result probe', '');
+  lines.push(`- HTTP server peak RSS (VmHWM, whole run): **${mib(httpMem.hwmKiB)} MiB** (target ≤ 200 MiB); stdio server: ${stdioMem ? mib(stdioMem.hwmKiB) : 'n/a'} MiB.`);
+  lines.push(`- Huge-result probe (\`${huge}\`, max_rows 10, 5 calls over HTTP): p50 ${fmt(pct(hugeTimes, 50))} ms, max ${fmt(Math.max(...hugeTimes))} ms (target < 1000 ms); RSS ${mib(memBefore.rssKiB)} → ${mib(memAfter.rssKiB)} MiB (growth ${fmt((memAfter.rssKiB - memBefore.rssKiB) / 1024, 1)} MiB).`);
+  lines.push(`- SQL guard (libpg-query parse + tree walk) on a typical analytical query: p50 ${fmt(guard.p50Ms, 3)} ms, p95 ${fmt(guard.p95Ms, 3)} ms (target p50 ≤ 0.2 ms).`);
+  verdicts.push(`peak RSS ${mib(httpMem.hwmKiB)} MiB (target ≤ 200): ${httpMem.hwmKiB / 1024 <= 200 ? 'met' : 'NOT met'}`);
+  verdicts.push(`huge probe max ${fmt(Math.max(...hugeTimes))} ms (target < 1000): ${Math.max(...hugeTimes) < 1000 ? 'met' : 'NOT met'}`);
+  verdicts.push(`guard p50 ${fmt(guard.p50Ms, 3)} ms (target ≤ 0.2): ${guard.p50Ms <= 0.2 ? 'met' : 'NOT met'}`);
+  lines.push('', '## Verdicts', '', ...verdicts.map((v) => `- ${v}`));
+  lines.push('', `Reproduce: \`npm run bench\` (this run: ${Math.round((Date.now() - started) / 1000)} s; options \`-- --rounds N --calls N --seconds N\`).`, '');
+  const report = lines.join('\n');
+  await writeFile(args.out!, report);
+  process.stdout.write(report);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
