@@ -1,0 +1,178 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import pg from 'pg';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SqlGuardService } from '#sql-guard';
+import { ATTACKS, LEGIT } from './fixtures/sql-corpus.js';
+import { call, startTestDatabase, startTestServer, textOf, type TestServer } from './support/stack.js';
+
+/*
+ * The whole corpus through the real server, over MCP Streamable HTTP, with the
+ * server's pool on a SUPERUSER DSN: no role privilege stands between an attack and
+ * the data, so what stops it is the guard (and behind it the read-only, rolled-back
+ * transaction). Every attack must come back as a tool error carrying the guard's
+ * reason verbatim, and a superuser's view of the database must not change.
+ */
+
+type QueryResult = { row_count: number; truncated: boolean; columns: { name: string; type: string }[]; rows: unknown[][] };
+
+const DEMO_SCHEMAS = ['tracksolid', 'reporting', 'tickets', 'fuel', 'public'];
+const DEMO_TABLES = ['tracksolid.devices', 'tracksolid.position_history', 'tickets.tickets', 'fuel.fill_ups', 'reporting.daily_mileage', 'public.demo_seed'];
+const FILES_ATTACKS_WOULD_CREATE = ['/tmp/pwned', '/tmp/devices.csv'];
+
+/** What an attack could have changed, as a superuser sees it. */
+async function snapshot(c: pg.Client): Promise<Record<string, unknown>> {
+  const one = async (sql: string) => (await c.query(sql)).rows[0];
+  const schemas = DEMO_SCHEMAS.map((s) => `'${s}'`).join(', ');
+  const state: Record<string, unknown> = {};
+  for (const t of DEMO_TABLES) {
+    state[t] = await one(`SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ${t} t`);
+  }
+  state.relations = await one(
+    `SELECT string_agg(format('%s.%s:%s:%s:%s', n.nspname, c.relname, c.relkind, c.relfilenode, c.relacl), ',' ORDER BY n.nspname, c.relname) AS r
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN (${schemas})`,
+  );
+  state.tempRelations = await one(`SELECT count(*)::int AS n FROM pg_class WHERE relpersistence = 't'`);
+  state.schemas = await one(
+    `SELECT string_agg(nspname || ':' || coalesce(nspacl::text, ''), ',' ORDER BY nspname) AS s FROM pg_namespace WHERE nspname !~ '^pg_(toast_)?temp_'`,
+  );
+  state.roles = await one(`SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY rolname) AS r FROM pg_roles`);
+  state.sequences = await one(
+    `SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' ORDER BY schemaname, sequencename) AS s FROM pg_sequences WHERE schemaname IN (${schemas})`,
+  );
+  state.largeObjects = await one(`SELECT count(*)::int AS n FROM pg_largeobject_metadata`);
+  state.advisoryLocks = await one(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`);
+  state.replicationSlots = await one(`SELECT count(*)::int AS n FROM pg_replication_slots`);
+  state.preparedXacts = await one(`SELECT count(*)::int AS n FROM pg_prepared_xacts`);
+  state.userFunctions = await one(
+    `SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)`,
+  );
+  state.extensions = await one(`SELECT string_agg(extname, ',' ORDER BY extname) AS e FROM pg_extension`);
+  state.collations = await one(`SELECT count(*)::int AS n FROM pg_collation`);
+  state.comments = await one(
+    `SELECT count(*)::int AS n, md5(coalesce(string_agg(description, '|' ORDER BY objoid, objsubid), '')) AS h FROM pg_description WHERE objoid >= 16384`,
+  );
+  state.autoConf = await one(`SELECT md5(pg_read_file('postgresql.auto.conf')) AS h`);
+  state.serverSettings = await one(
+    `SELECT string_agg(name || '=' || setting, ',' ORDER BY name) AS s FROM pg_settings WHERE source NOT IN ('default', 'session', 'client')`,
+  );
+  return state;
+}
+
+/** One pooled session's view of itself, through MCP. Heavy enough that concurrent calls spread over the pool. */
+const SESSION_SQL = `SELECT current_setting('transaction_read_only') AS ro,
+       current_setting('default_transaction_read_only') AS default_ro,
+       current_setting('statement_timeout') AS timeout,
+       current_setting('is_superuser') AS superuser,
+       (SELECT count(*) FROM pg_prepared_statements)::int AS prepared,
+       (SELECT count(*) FROM pg_cursors WHERE is_holdable)::int AS held_cursors,
+       pg_backend_pid() AS pid,
+       (SELECT count(*) FROM generate_series(1, 300000))::int AS work`;
+
+describe('every corpus attack over MCP, on a superuser DSN', () => {
+  let db: Awaited<ReturnType<typeof startTestDatabase>>;
+  let server: TestServer;
+  let client: Client;
+  let guard: SqlGuardService;
+  let su: pg.Client;
+  let bystander: pg.Client;
+  let bystanderPid: number;
+  const notifications: string[] = [];
+  let baseline: Record<string, unknown>;
+  let absentFiles: string[];
+
+  before(async () => {
+    db = await startTestDatabase();
+    server = await startTestServer(db.superuserUrl);
+    client = await server.connect();
+    guard = server.app.get(SqlGuardService, { strict: false });
+    su = new pg.Client({ connectionString: db.superuserUrl });
+    await su.connect();
+    bystander = new pg.Client({ connectionString: db.superuserUrl });
+    await bystander.connect();
+    bystander.on('notification', (n) => notifications.push(`${n.channel}:${n.payload}`));
+    await bystander.query('LISTEN fleet_events');
+    bystanderPid = (await bystander.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    absentFiles = FILES_ATTACKS_WOULD_CREATE.filter((f) => !existsSync(f));
+    baseline = await snapshot(su);
+  });
+
+  after(async () => {
+    await server?.close();
+    await bystander?.end().catch(() => undefined);
+    await su?.end().catch(() => undefined);
+    await db?.dispose();
+  });
+
+  const query = (sql: string) => call(client, 'query', { sql });
+
+  /** Calls SESSION_SQL `n` times at once and checks every pooled session it lands on. */
+  async function checkPooledSessions(n: number): Promise<Set<number>> {
+    const results = await Promise.all(Array.from({ length: n }, () => query(SESSION_SQL)));
+    const pids = new Set<number>();
+    for (const res of results) {
+      assert.equal(res.isError, undefined, textOf(res));
+      const [ro, defaultRo, timeout, superuser, prepared, heldCursors, pid] = (res.structuredContent as QueryResult).rows[0]!;
+      assert.equal(ro, 'on', `transaction_read_only on pid ${pid}`);
+      assert.equal(defaultRo, 'on', `default_transaction_read_only on pid ${pid}`);
+      assert.notEqual(timeout, '0', `statement_timeout on pid ${pid}`);
+      assert.equal(superuser, 'on', `the pool should be a superuser's (pid ${pid})`);
+      assert.equal(prepared, 0, `prepared statements left in pid ${pid}`);
+      assert.equal(heldCursors, 0, `WITH HOLD cursors left in pid ${pid}`);
+      pids.add(pid as number);
+    }
+    return pids;
+  }
+
+  it('the server really is on a superuser connection, its sessions read-only', async (t) => {
+    const pids = await checkPooledSessions(server.config.poolMax * 2);
+    t.diagnostic(`pooled sessions seen before the attacks: ${pids.size} (MCP_POOL_MAX ${server.config.poolMax})`);
+  });
+
+  describe('attacks are refused with the guard reason, verbatim', () => {
+    for (const a of ATTACKS) {
+      it(`${a.technique}: ${a.name}`, async () => {
+        const res = await query(a.sql);
+        const text = textOf(res);
+        assert.equal(res.isError, true, `${a.name} was not refused over MCP: ${text.slice(0, 300)}`);
+        assert.ok(text.includes(a.expect), `${a.name}: refusal "${text}" lacks "${a.expect}"`);
+        const direct = guard.check(a.sql);
+        const reason = direct.ok ? '(the guard allows it)' : direct.reason;
+        assert.equal(text, reason, `${a.name}: over MCP "${text}" differs from the guard's own "${reason}"`);
+      });
+    }
+  });
+
+  it('after every attack the database is untouched as a superuser sees it', async () => {
+    assert.deepEqual(await snapshot(su), baseline);
+    for (const f of absentFiles) assert.equal(existsSync(f), false, `${f} was created`);
+  });
+
+  it('the bystander session survived and heard nothing', async () => {
+    const alive = await su.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [bystanderPid]);
+    assert.equal(alive.rows[0].n, 1, 'the bystander backend was terminated');
+    assert.equal((await bystander.query('SELECT 1 AS x')).rows[0].x, 1);
+    assert.deepEqual(notifications, [], 'a notification reached the bystander');
+  });
+
+  it('every pooled session is still read-only, with a statement timeout, and holds nothing', async (t) => {
+    const pids = await checkPooledSessions(server.config.poolMax * 2);
+    t.diagnostic(`pooled sessions seen after the attacks: ${pids.size}`);
+  });
+
+  describe('legitimate analytical queries run', () => {
+    for (const l of LEGIT) {
+      it(l.name, async () => {
+        const res = await query(l.sql);
+        assert.equal(res.isError, undefined, `${l.name} failed over MCP: ${textOf(res)}`);
+        const out = res.structuredContent as QueryResult;
+        assert.ok(Array.isArray(out.rows) && out.columns.length > 0, `${l.name}: no result shape`);
+      });
+    }
+  });
+
+  it('and the legitimate queries left the database as it was too', async () => {
+    assert.deepEqual(await snapshot(su), baseline);
+  });
+});
