@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
@@ -26,11 +26,16 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
+          // The hot paths log for themselves (one line per tool call, with caller,
+          // rows and time; auth failures in the guard); the access log covers the rest.
+          exclude: [
+            { path: 'mcp', method: RequestMethod.ALL },
+            { path: 'health/*path', method: RequestMethod.ALL },
+          ],
           pinoHttp: [
             {
               level: config.logLevel,
               redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]'], censor: '[redacted]' },
-              autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
               // Tool calls log one line each (caller, rows, ms, SQL); the access line is
               // kept for failures and at debug level.
               customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),

@@ -4,6 +4,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js'
 import type { Request, Response } from 'express';
 import { CallerThrottlerGuard } from './caller-throttler.guard.js';
 import { JsonExchangeTransport } from './json-exchange.transport.js';
+import { serializeJsonRpc } from './json-rpc.serializer.js';
 import { readJsonRpcBody } from './mcp-http-body.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 
@@ -13,8 +14,7 @@ const METHOD_NOT_ALLOWED = {
   id: null,
 };
 
-function sendJson(res: Response, status: number, payload: unknown): void {
-  const body = JSON.stringify(payload);
+function sendJson(res: Response, status: number, payload: unknown, body = JSON.stringify(payload)): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -63,7 +63,9 @@ export class McpController {
         return;
       }
       const responses = await replies;
-      if (!res.writableEnded && !res.destroyed) sendJson(res, 200, body.batch ? responses : responses[0]);
+      if (!res.writableEnded && !res.destroyed) {
+        sendJson(res, 200, null, serializeJsonRpc(body.batch ? responses : responses[0]!));
+      }
     } catch (err) {
       this.logger.error({ err }, 'MCP request failed');
       if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
