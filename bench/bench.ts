@@ -7,7 +7,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -71,7 +73,35 @@ function mcpTarget(name: string, clients: Client[], pid?: number): Target {
   };
 }
 
+/**
+ * The client's own floor: the same MCP SDK client against a bare node:http server that
+ * answers every call with a canned one-row result (no Nest, no SDK server, no database).
+ */
+async function startCannedServer(): Promise<{ url: string; close(): void }> {
+  const result = { content: [{ type: 'text', text: '{"row_count":1,"truncated":false,"columns":[],"rows":[[1]]}' }], structuredContent: { row_count: 1, truncated: false, columns: [], rows: [[1]] } };
+  const srv = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d));
+    req.on('end', () => {
+      if (req.method !== 'POST') return void res.writeHead(405).end();
+      const msg = JSON.parse(body) as { id?: number; method: string; params?: { protocolVersion?: string } };
+      if (msg.id === undefined) return void res.writeHead(202).end();
+      const r = msg.method === 'initialize'
+        ? { protocolVersion: msg.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'canned', version: '1' } }
+        : result;
+      const out = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: r });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) }).end(out);
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const addr = srv.address();
+  return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/mcp`, close: () => srv.close() };
+}
+
 async function main() {
+  // The SDK's HTTP client transport adds an abort listener per request to one shared
+  // signal (a client-side leak, not the server's); silence the warning flood here.
+  setMaxListeners(0);
   const started = Date.now();
   log('starting embedded PostgreSQL (first run seeds ~1M positions, about 20 s)…');
   const demo: EmbeddedDemo = await startEmbeddedDemo({
@@ -115,6 +145,20 @@ async function main() {
   await stdioClient.connect(stdioTransport);
   const stdioTarget = mcpTarget('MCP stdio', [stdioClient], stdioTransport.pid ?? undefined);
 
+  const canned = await startCannedServer();
+  const floorClient = await connectClient(canned.url, 'unused');
+  const floorTarget: Target = {
+    name: 'client floor',
+    async run() {
+      await floorClient.callTool({ name: 'query', arguments: {} });
+      return 1;
+    },
+    async close() {
+      await floorClient.close();
+      canned.close();
+    },
+  };
+
   const targets = [raw, httpTarget, stdioTarget];
   for (const t of targets) for (const w of workloads) for (let i = 0; i < 5; i++) {
     const n = await t.run(w.sql, w.maxRows);
@@ -126,7 +170,8 @@ async function main() {
   const cpu = new Map<string, { ms: number; calls: number }>();
   for (let r = 0; r < ROUNDS; r++) {
     for (const w of workloads) {
-      const order = r % 2 === 0 ? targets : [...targets].reverse();
+      const all = w.id === 'Q1' ? [...targets, floorTarget] : targets;
+      const order = r % 2 === 0 ? all : [...all].reverse();
       for (const t of order) {
         const key = `${t.name}|${w.id}`;
         const cpu0 = t.pid ? await cpuMsOf(t.pid) : 0;
@@ -186,7 +231,7 @@ async function main() {
 
   const guard = await benchGuard();
 
-  for (const t of targets) await t.close();
+  for (const t of [...targets, floorTarget]) await t.close();
   await http.stop();
   await demo.stop();
 
@@ -212,6 +257,8 @@ async function main() {
     }
   }
   const mib = (k: number) => fmt(k / 1024, 1);
+  const floor = lat.get('client floor|Q1')!;
+  lines.push('', `Client floor: the same MCP SDK client against a canned-response node:http server (no Nest, no database) takes p50 **${fmt(pct(floor, 50))} ms** per call here, ${fmt(pct(floor, 50) / rawP50(workloads[0]!))}× raw pg's Q1 before the server does any work.`);
   lines.push('', '## Memory and the huge-result probe', '');
   lines.push(`- HTTP server peak RSS (VmHWM, whole run): **${mib(httpMem.hwmKiB)} MiB** (target ≤ 200 MiB); stdio server: ${stdioMem ? mib(stdioMem.hwmKiB) : 'n/a'} MiB.`);
   lines.push(`- Huge-result probe (\`${huge}\`, max_rows 10, 5 calls over HTTP): p50 ${fmt(pct(hugeTimes, 50))} ms, max ${fmt(Math.max(...hugeTimes))} ms (target < 1000 ms); RSS ${mib(memBefore.rssKiB)} → ${mib(memAfter.rssKiB)} MiB (growth ${fmt((memAfter.rssKiB - memBefore.rssKiB) / 1024, 1)} MiB).`);

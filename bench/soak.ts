@@ -5,6 +5,7 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,6 +43,7 @@ const p99 = (xs: number[]) => {
 };
 
 async function main() {
+  setMaxListeners(0); // see bench.ts: the SDK HTTP client's per-request abort listeners
   const demo = await startEmbeddedDemo({
     dataDir: resolve('bench/.work'),
     seed: { devices: 100, days: 14, intervalMinutes: 2 },
