@@ -6,6 +6,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SqlGuardService } from '#sql-guard';
 import { ATTACKS, LEGIT } from './fixtures/sql-corpus.js';
 import { call, startTestDatabase, startTestServer, textOf, type TestServer } from './support/stack.js';
+import { dbState, FILES_ATTACKS_WOULD_CREATE } from './support/db-state.js';
 
 /*
  * The whole corpus through the real server, over MCP Streamable HTTP, with the
@@ -16,49 +17,6 @@ import { call, startTestDatabase, startTestServer, textOf, type TestServer } fro
  */
 
 type QueryResult = { row_count: number; truncated: boolean; columns: { name: string; type: string }[]; rows: unknown[][] };
-
-const DEMO_SCHEMAS = ['tracksolid', 'reporting', 'tickets', 'fuel', 'public'];
-const DEMO_TABLES = ['tracksolid.devices', 'tracksolid.position_history', 'tickets.tickets', 'fuel.fill_ups', 'reporting.daily_mileage', 'public.demo_seed'];
-const FILES_ATTACKS_WOULD_CREATE = ['/tmp/pwned', '/tmp/devices.csv'];
-
-/** What an attack could have changed, as a superuser sees it. */
-async function snapshot(c: pg.Client): Promise<Record<string, unknown>> {
-  const one = async (sql: string) => (await c.query(sql)).rows[0];
-  const schemas = DEMO_SCHEMAS.map((s) => `'${s}'`).join(', ');
-  const state: Record<string, unknown> = {};
-  for (const t of DEMO_TABLES) {
-    state[t] = await one(`SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ${t} t`);
-  }
-  state.relations = await one(
-    `SELECT string_agg(format('%s.%s:%s:%s:%s', n.nspname, c.relname, c.relkind, c.relfilenode, c.relacl), ',' ORDER BY n.nspname, c.relname) AS r
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN (${schemas})`,
-  );
-  state.tempRelations = await one(`SELECT count(*)::int AS n FROM pg_class WHERE relpersistence = 't'`);
-  state.schemas = await one(
-    `SELECT string_agg(nspname || ':' || coalesce(nspacl::text, ''), ',' ORDER BY nspname) AS s FROM pg_namespace WHERE nspname !~ '^pg_(toast_)?temp_'`,
-  );
-  state.roles = await one(`SELECT string_agg(format('%s:%s:%s:%s', rolname, rolsuper, rolcanlogin, rolconfig), ',' ORDER BY rolname) AS r FROM pg_roles`);
-  state.sequences = await one(
-    `SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ',' ORDER BY schemaname, sequencename) AS s FROM pg_sequences WHERE schemaname IN (${schemas})`,
-  );
-  state.largeObjects = await one(`SELECT count(*)::int AS n FROM pg_largeobject_metadata`);
-  state.advisoryLocks = await one(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`);
-  state.replicationSlots = await one(`SELECT count(*)::int AS n FROM pg_replication_slots`);
-  state.preparedXacts = await one(`SELECT count(*)::int AS n FROM pg_prepared_xacts`);
-  state.userFunctions = await one(
-    `SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)`,
-  );
-  state.extensions = await one(`SELECT string_agg(extname, ',' ORDER BY extname) AS e FROM pg_extension`);
-  state.collations = await one(`SELECT count(*)::int AS n FROM pg_collation`);
-  state.comments = await one(
-    `SELECT count(*)::int AS n, md5(coalesce(string_agg(description, '|' ORDER BY objoid, objsubid), '')) AS h FROM pg_description WHERE objoid >= 16384`,
-  );
-  state.autoConf = await one(`SELECT md5(pg_read_file('postgresql.auto.conf')) AS h`);
-  state.serverSettings = await one(
-    `SELECT string_agg(name || '=' || setting, ',' ORDER BY name) AS s FROM pg_settings WHERE source NOT IN ('default', 'session', 'client')`,
-  );
-  return state;
-}
 
 /** One pooled session's view of itself, through MCP. Heavy enough that concurrent calls spread over the pool. */
 const SESSION_SQL = `SELECT current_setting('transaction_read_only') AS ro,
@@ -95,7 +53,7 @@ describe('every corpus attack over MCP, on a superuser DSN', () => {
     await bystander.query('LISTEN fleet_events');
     bystanderPid = (await bystander.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     absentFiles = FILES_ATTACKS_WOULD_CREATE.filter((f) => !existsSync(f));
-    baseline = await snapshot(su);
+    baseline = await dbState(su);
   });
 
   after(async () => {
@@ -145,7 +103,7 @@ describe('every corpus attack over MCP, on a superuser DSN', () => {
   });
 
   it('after every attack the database is untouched as a superuser sees it', async () => {
-    assert.deepEqual(await snapshot(su), baseline);
+    assert.deepEqual(await dbState(su), baseline);
     for (const f of absentFiles) assert.equal(existsSync(f), false, `${f} was created`);
   });
 
@@ -173,6 +131,6 @@ describe('every corpus attack over MCP, on a superuser DSN', () => {
   });
 
   it('and the legitimate queries left the database as it was too', async () => {
-    assert.deepEqual(await snapshot(su), baseline);
+    assert.deepEqual(await dbState(su), baseline);
   });
 });
