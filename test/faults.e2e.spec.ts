@@ -144,6 +144,24 @@ describe('fault injection against the server process', () => {
     );
   });
 
+  it("warns at boot when MCP_POOL_MAX does not fit the role's CONNECTION LIMIT", async () => {
+    const admin = new pg.Client(demo.superuserUrl);
+    await admin.connect();
+    await admin.query(`DROP ROLE IF EXISTS tiny_ro; CREATE ROLE tiny_ro LOGIN PASSWORD 'tiny-password' CONNECTION LIMIT 3`);
+    await admin.end();
+    const url = new URL(demo.databaseUrl);
+    url.username = 'tiny_ro';
+    url.password = 'tiny-password';
+    const server = await spawnServer({ DATABASE_URL: url.toString(), MCP_POOL_MAX: '8' });
+    try {
+      const t0 = Date.now();
+      while (!/CONNECTION LIMIT/.test(server.output()) && Date.now() - t0 < 5_000) await sleep(50);
+      assert.match(server.output(), /MCP_POOL_MAX=8 plus the health-probe connection does not fit: pool size 9 exceeds the CONNECTION LIMIT 3/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('on SIGTERM fails readiness, finishes the in-flight call, then exits 0', async () => {
     const server = await spawnServer({ DATABASE_URL: demo.databaseUrl, MCP_SHUTDOWN_GRACE_MS: '600' });
     const client = await connectClient(server.mcpUrl, TOKENS.alice);

@@ -26,7 +26,7 @@ export class ConnectionLimitCheck implements OnApplicationBootstrap {
     try {
       const limit = await readOwnConnectionLimit(this.pool);
       const warning = poolLimitWarning(this.config.poolMax + 1, limit);
-      if (warning) this.logger.warn(warning);
+      if (warning) this.logger.warn(`MCP_POOL_MAX=${this.config.poolMax} plus the health-probe connection does not fit: ${warning}`);
     } catch (err) {
       this.logger.warn(`could not read this role's connection limit: ${(err as Error).message}`);
     }
