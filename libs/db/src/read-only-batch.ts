@@ -1,5 +1,5 @@
-import type { ValueParser } from './value-parsers.js';
-import { parserFor } from './value-parsers.js';
+import type { JsonRenderer, ValueParser } from './value-parsers.js';
+import { parserFor, rendererFor } from './value-parsers.js';
 
 /** Parameter values in PostgreSQL's text format (null stays SQL NULL). */
 export function toWireValue(v: unknown): string | Buffer | null {
@@ -23,12 +23,22 @@ export interface ReadOnlyResult {
   truncated: boolean;
 }
 
+export interface ReadOnlyJsonResult {
+  columns: ResultColumn[];
+  rowCount: number;
+  /** The rows as JSON arrays separated by commas, without the enclosing brackets. */
+  rowsJson: string;
+  truncated: boolean;
+}
+
 export interface ReadOnlyBatchOptions {
   sql: string;
   values?: readonly unknown[];
   maxRows: number;
   statementTimeoutMs: number;
   applicationName: string;
+  /** 'json' renders each row straight to JSON text instead of JS values. */
+  format?: 'values' | 'json';
 }
 
 // The minimal slice of pg's Connection this submittable writes to.
@@ -69,11 +79,14 @@ export class ReadOnlyBatch {
   private phase = Phase.Begin;
   private columns: ResultColumn[] = [];
   private parsers: ValueParser[] = [];
+  private renderers: JsonRenderer[] = [];
   private rows: unknown[][] = [];
+  private jsonRows: string[] = [];
+  private rowCount = 0;
   private truncated = false;
   private error: Error | undefined;
-  private settle!: { resolve: (r: ReadOnlyResult) => void; reject: (e: Error) => void };
-  readonly done: Promise<ReadOnlyResult>;
+  private settle!: { resolve: (r: ReadOnlyResult | ReadOnlyJsonResult) => void; reject: (e: Error) => void };
+  readonly done: Promise<ReadOnlyResult | ReadOnlyJsonResult>;
 
   constructor(private readonly opts: ReadOnlyBatchOptions) {
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
@@ -107,20 +120,33 @@ export class ReadOnlyBatch {
   handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }): void {
     if (this.phase !== Phase.Statement) return;
     this.columns = msg.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
-    this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
+    if (this.opts.format === 'json') this.renderers = msg.fields.map((f) => rendererFor(f.dataTypeID));
+    else this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
   }
 
   handleDataRow(msg: { fields: (string | null)[] }): void {
     if (this.phase !== Phase.Statement) return;
-    if (this.rows.length >= this.opts.maxRows) {
+    if (this.rowCount >= this.opts.maxRows) {
       this.truncated = true;
       return;
     }
+    this.rowCount++;
     const fields = msg.fields;
-    const row = new Array(fields.length);
-    for (let i = 0; i < fields.length; i++) {
-      const v = fields[i];
-      row[i] = v === null ? null : this.parsers[i]!(v);
+    if (this.opts.format === 'json') {
+      let json = '[';
+      for (let i = 0; i < fields.length; i++) {
+        const v = fields[i];
+        json += (i ? ',' : '') + (v === null ? 'null' : this.renderers[i]!(v));
+      }
+      this.jsonRows.push(`${json}]`);
+      return;
+    }
+    // pg-protocol allocates a fresh fields array per DataRow: parse it in place and
+    // keep it as the row, rather than copying every row into a new array.
+    const row: unknown[] = fields;
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i];
+      if (v !== null) row[i] = this.parsers[i]!(v as string);
     }
     this.rows.push(row);
   }
@@ -151,7 +177,11 @@ export class ReadOnlyBatch {
       this.settle.reject(new Error(`protocol: batch ended in phase ${this.phase}`));
       return;
     }
-    this.settle.resolve({ columns: this.columns, rows: this.rows, truncated: this.truncated });
+    this.settle.resolve(
+      this.opts.format === 'json'
+        ? { columns: this.columns, rowCount: this.rowCount, rowsJson: this.jsonRows.join(','), truncated: this.truncated }
+        : { columns: this.columns, rows: this.rows, truncated: this.truncated },
+    );
   }
 
   handleCopyInResponse(): void {

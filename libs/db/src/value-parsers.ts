@@ -4,6 +4,11 @@ export type ValueParser = (text: string) => unknown;
 
 const identity: ValueParser = (text) => text;
 const toNumber: ValueParser = (text) => Number(text);
+// NaN and ±Infinity have no JSON number form: they stay text.
+const toFloat: ValueParser = (text) => {
+  const n = Number(text);
+  return Number.isFinite(n) ? n : text;
+};
 const toBoolean: ValueParser = (text) => text === 't';
 const toJson: ValueParser = (text) => JSON.parse(text);
 // int8 stays exact: a number while it fits, its decimal text beyond 2^53.
@@ -23,8 +28,8 @@ const PARSERS = new Map<number, ValueParser>([
   [21, toNumber], // int2
   [23, toNumber], // int4
   [26, toNumber], // oid
-  [700, toNumber], // float4
-  [701, toNumber], // float8
+  [700, toFloat], // float4
+  [701, toFloat], // float8
   [114, toJson], // json
   [3802, toJson], // jsonb
 ]);
@@ -52,6 +57,35 @@ export function parserFor(typeOid: number): ValueParser {
     return (text) => mapDeep(parseArray(text));
   }
   return identity;
+}
+
+export type JsonRenderer = (text: string) => string;
+
+const FINITE_NUMBER = /^-?\d/;
+
+/**
+ * The same mapping as parserFor, straight from PostgreSQL's text to JSON text: the
+ * query tool renders rows without building a JS value per field. PostgreSQL's text
+ * for integers and finite floats is already a valid JSON number, and json/jsonb
+ * text is JSON.
+ */
+const RENDERERS = new Map<number, JsonRenderer>([
+  [16, (t) => (t === 't' ? 'true' : 'false')],
+  [20, (t) => (t.length < 16 || Number.isSafeInteger(Number(t)) ? t : JSON.stringify(t))],
+  [21, (t) => t],
+  [23, (t) => t],
+  [26, (t) => t],
+  [700, (t) => (FINITE_NUMBER.test(t) ? t : JSON.stringify(t))],
+  [701, (t) => (FINITE_NUMBER.test(t) ? t : JSON.stringify(t))],
+  [114, (t) => t],
+  [3802, (t) => t],
+]);
+
+export function rendererFor(typeOid: number): JsonRenderer {
+  const direct = RENDERERS.get(typeOid);
+  if (direct) return direct;
+  const parse = parserFor(typeOid);
+  return parse === identity ? (t) => JSON.stringify(t) : (t) => JSON.stringify(parse(t));
 }
 
 /** Names for the common built-in types, so most results need no catalog lookup. */

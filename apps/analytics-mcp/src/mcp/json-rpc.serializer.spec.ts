@@ -10,7 +10,7 @@ describe('serializeJsonRpc', () => {
 
   it('produces the same JSON value as JSON.stringify for tool results', () => {
     const msg = toolResult(structured);
-    assert.deepEqual(JSON.parse(serializeJsonRpc(msg)), JSON.parse(JSON.stringify(msg)));
+    assert.deepEqual(JSON.parse(serializeJsonRpc(msg).join('')), JSON.parse(JSON.stringify(msg)));
   });
 
   it('handles batches, errors and results without structured content', () => {
@@ -20,6 +20,6 @@ describe('serializeJsonRpc', () => {
       { jsonrpc: '2.0', id: 3, result: { tools: [] } },
       { jsonrpc: '2.0', id: 4, result: { isError: true, content: [{ type: 'text', text: 'refused' }] } },
     ] as JSONRPCMessage[];
-    assert.deepEqual(JSON.parse(serializeJsonRpc(batch)), JSON.parse(JSON.stringify(batch)));
+    assert.deepEqual(JSON.parse(serializeJsonRpc(batch).join('')), JSON.parse(JSON.stringify(batch)));
   });
 });

@@ -14,9 +14,12 @@ const METHOD_NOT_ALLOWED = {
   id: null,
 };
 
-function sendJson(res: Response, status: number, payload: unknown, body = JSON.stringify(payload)): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+function sendJson(res: Response, status: number, payload: unknown, parts = [JSON.stringify(payload)]): void {
+  let length = 0;
+  for (const p of parts) length += Buffer.byteLength(p);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': length });
+  for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
+  res.end(parts[parts.length - 1]);
 }
 
 const rpcError = (res: Response, status: number, code: number, message: string) =>

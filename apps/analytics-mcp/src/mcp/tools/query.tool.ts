@@ -20,6 +20,19 @@ const QueryInput = z.object({
     .describe('How many rows to return. Defaults to the server default and is capped at the server ceiling (see instructions).'),
 });
 
+/**
+ * Result rows kept as the JSON text the database layer rendered. The HTTP response
+ * reuses that text as-is; a transport that serialises the object itself (stdio)
+ * gets the parsed rows through toJSON.
+ */
+class RenderedRows {
+  constructor(private readonly json: string) {}
+
+  toJSON(): unknown[] {
+    return JSON.parse(`[${this.json}]`) as unknown[];
+  }
+}
+
 @Injectable()
 export class QueryTool {
   private readonly logger = new Logger('query');
@@ -45,12 +58,13 @@ export class QueryTool {
       throw new ToolError(verdict.reason);
     }
     const maxRows = Math.min(args.max_rows ?? this.config.defaultRows, this.config.maxRows);
-    const result = await this.db.query({ sql: args.sql, maxRows, caller: ctx.caller });
+    const result = await this.db.queryJson({ sql: args.sql, maxRows, caller: ctx.caller });
     const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
+    const columns = result.columns.map((c, i) => ({ name: c.name, type: types[i]! }));
     this.logger.log(
       {
         caller: ctx.caller,
-        rows: result.rows.length,
+        rows: result.rowCount,
         truncated: result.truncated,
         ms: Math.round(performance.now() - started),
         sql: args.sql.slice(0, 500),
@@ -59,11 +73,12 @@ export class QueryTool {
     );
     return {
       structured: {
-        row_count: result.rows.length,
+        row_count: result.rowCount,
         truncated: result.truncated,
-        columns: result.columns.map((c, i) => ({ name: c.name, type: types[i] })),
-        rows: result.rows,
+        columns,
+        rows: new RenderedRows(result.rowsJson),
       },
+      json: `{"row_count":${result.rowCount},"truncated":${result.truncated},"columns":${JSON.stringify(columns)},"rows":[${result.rowsJson}]}`,
     };
   }
 }
