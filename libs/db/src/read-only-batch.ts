@@ -81,7 +81,8 @@ export class ReadOnlyBatch {
   private parsers: ValueParser[] = [];
   private renderers: JsonRenderer[] = [];
   private rows: unknown[][] = [];
-  private jsonRows: string[] = [];
+  /** json format: every row's pieces in one list, joined once at the end. */
+  private jsonParts: string[] = [];
   private rowCount = 0;
   private truncated = false;
   private error: Error | undefined;
@@ -133,12 +134,14 @@ export class ReadOnlyBatch {
     this.rowCount++;
     const fields = msg.fields;
     if (this.opts.format === 'json') {
-      let json = '[';
+      const parts = this.jsonParts;
+      parts.push(this.rowCount > 1 ? ',[' : '[');
       for (let i = 0; i < fields.length; i++) {
         const v = fields[i];
-        json += (i ? ',' : '') + (v === null ? 'null' : this.renderers[i]!(v));
+        if (i) parts.push(',');
+        parts.push(v === null ? 'null' : this.renderers[i]!(v));
       }
-      this.jsonRows.push(`${json}]`);
+      parts.push(']');
       return;
     }
     // pg-protocol allocates a fresh fields array per DataRow: parse it in place and
@@ -179,7 +182,7 @@ export class ReadOnlyBatch {
     }
     this.settle.resolve(
       this.opts.format === 'json'
-        ? { columns: this.columns, rowCount: this.rowCount, rowsJson: this.jsonRows.join(','), truncated: this.truncated }
+        ? { columns: this.columns, rowCount: this.rowCount, rowsJson: this.jsonParts.join(''), truncated: this.truncated }
         : { columns: this.columns, rows: this.rows, truncated: this.truncated },
     );
   }
