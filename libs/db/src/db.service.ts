@@ -4,7 +4,7 @@ import { DB_OPTIONS, PG_POOL } from './db.constants.js';
 import type { DbModuleOptions } from './db-options.interface.js';
 import { DbUnavailableError } from './db.errors.js';
 import { isDisconnectError } from './disconnect.js';
-import { ReadOnlyBatch, type ReadOnlyJsonResult, type ReadOnlyResult } from './read-only-batch.js';
+import { ReadOnlyBatch, type ReadOnlyResult } from './read-only-batch.js';
 import { Semaphore } from './semaphore.js';
 import { builtinTypeName } from './value-parsers.js';
 
@@ -52,17 +52,7 @@ export class DbService implements OnApplicationShutdown {
     };
   }
 
-  /** Runs a statement read-only; rows come back as arrays of JS values. */
-  query(q: ReadOnlyQuery): Promise<ReadOnlyResult> {
-    return this.run(q, 'values') as Promise<ReadOnlyResult>;
-  }
-
-  /** Like query(), with the rows rendered straight to JSON text (for large results). */
-  queryJson(q: ReadOnlyQuery): Promise<ReadOnlyJsonResult> {
-    return this.run(q, 'json') as Promise<ReadOnlyJsonResult>;
-  }
-
-  private async run(q: ReadOnlyQuery, format: 'values' | 'json'): Promise<ReadOnlyResult | ReadOnlyJsonResult> {
+  async query(q: ReadOnlyQuery): Promise<ReadOnlyResult> {
     const release = await this.gate.acquire();
     try {
       let staleSkips = 0;
@@ -73,7 +63,7 @@ export class DbService implements OnApplicationShutdown {
           const client = await this.pool.connect();
           const tagged = client as pg.PoolClient & { [USES]?: number };
           reused = (tagged[USES] = (tagged[USES] ?? 0) + 1) > 1;
-          return await this.attempt(client, q, format);
+          return await this.attempt(client, q);
         } catch (err) {
           if (!isDisconnectError(err)) throw err;
           // A pooled connection that died while idle (restart, pg_terminate_backend,
@@ -107,18 +97,13 @@ export class DbService implements OnApplicationShutdown {
     return oids.map((o) => builtinTypeName(o) ?? this.typeNameCache.get(o) ?? `oid ${o}`);
   }
 
-  private async attempt(
-    client: pg.PoolClient,
-    q: ReadOnlyQuery,
-    format: 'values' | 'json',
-  ): Promise<ReadOnlyResult | ReadOnlyJsonResult> {
+  private async attempt(client: pg.PoolClient, q: ReadOnlyQuery): Promise<ReadOnlyResult> {
     const batch = new ReadOnlyBatch({
       sql: q.sql,
       values: q.values,
       maxRows: q.maxRows,
       statementTimeoutMs: this.options.statementTimeoutMs,
       applicationName: q.caller ? `${this.appName}:${q.caller}`.slice(0, 63) : this.appName,
-      format,
     });
     try {
       client.query(batch as unknown as pg.QueryConfig);

@@ -1,7 +1,7 @@
 export { DbModule, createPool } from './db.module.js';
 export { DbService } from './db.service.js';
 export type { ReadOnlyQuery, PingResult } from './db.service.js';
-export type { ReadOnlyJsonResult, ReadOnlyResult, ResultColumn } from './read-only-batch.js';
+export type { ReadOnlyResult, ResultColumn } from './read-only-batch.js';
 export type { DbModuleOptions, DbModuleAsyncOptions } from './db-options.interface.js';
 export { DB_OPTIONS, PG_POOL } from './db.constants.js';
 export { DbUnavailableError, ServerBusyError } from './db.errors.js';

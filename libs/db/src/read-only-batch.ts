@@ -1,5 +1,5 @@
-import type { JsonRenderer, ValueParser } from './value-parsers.js';
-import { parserFor, rendererFor } from './value-parsers.js';
+import type { ValueParser } from './value-parsers.js';
+import { parserFor } from './value-parsers.js';
 
 /** Parameter values in PostgreSQL's text format (null stays SQL NULL). */
 export function toWireValue(v: unknown): string | Buffer | null {
@@ -23,22 +23,12 @@ export interface ReadOnlyResult {
   truncated: boolean;
 }
 
-export interface ReadOnlyJsonResult {
-  columns: ResultColumn[];
-  rowCount: number;
-  /** The rows as JSON arrays separated by commas, without the enclosing brackets. */
-  rowsJson: string;
-  truncated: boolean;
-}
-
 export interface ReadOnlyBatchOptions {
   sql: string;
   values?: readonly unknown[];
   maxRows: number;
   statementTimeoutMs: number;
   applicationName: string;
-  /** 'json' renders each row straight to JSON text instead of JS values. */
-  format?: 'values' | 'json';
 }
 
 // The minimal slice of pg's Connection this submittable writes to.
@@ -79,15 +69,11 @@ export class ReadOnlyBatch {
   private phase = Phase.Begin;
   private columns: ResultColumn[] = [];
   private parsers: ValueParser[] = [];
-  private renderers: JsonRenderer[] = [];
   private rows: unknown[][] = [];
-  /** json format: every row's pieces in one list, joined once at the end. */
-  private jsonParts: string[] = [];
-  private rowCount = 0;
   private truncated = false;
   private error: Error | undefined;
-  private settle!: { resolve: (r: ReadOnlyResult | ReadOnlyJsonResult) => void; reject: (e: Error) => void };
-  readonly done: Promise<ReadOnlyResult | ReadOnlyJsonResult>;
+  private settle!: { resolve: (r: ReadOnlyResult) => void; reject: (e: Error) => void };
+  readonly done: Promise<ReadOnlyResult>;
 
   constructor(private readonly opts: ReadOnlyBatchOptions) {
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
@@ -121,32 +107,18 @@ export class ReadOnlyBatch {
   handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }): void {
     if (this.phase !== Phase.Statement) return;
     this.columns = msg.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
-    if (this.opts.format === 'json') this.renderers = msg.fields.map((f) => rendererFor(f.dataTypeID));
-    else this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
+    this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
   }
 
   handleDataRow(msg: { fields: (string | null)[] }): void {
     if (this.phase !== Phase.Statement) return;
-    if (this.rowCount >= this.opts.maxRows) {
+    if (this.rows.length >= this.opts.maxRows) {
       this.truncated = true;
-      return;
-    }
-    this.rowCount++;
-    const fields = msg.fields;
-    if (this.opts.format === 'json') {
-      const parts = this.jsonParts;
-      parts.push(this.rowCount > 1 ? ',[' : '[');
-      for (let i = 0; i < fields.length; i++) {
-        const v = fields[i];
-        if (i) parts.push(',');
-        parts.push(v === null ? 'null' : this.renderers[i]!(v));
-      }
-      parts.push(']');
       return;
     }
     // pg-protocol allocates a fresh fields array per DataRow: parse it in place and
     // keep it as the row, rather than copying every row into a new array.
-    const row: unknown[] = fields;
+    const row: unknown[] = msg.fields;
     for (let i = 0; i < row.length; i++) {
       const v = row[i];
       if (v !== null) row[i] = this.parsers[i]!(v as string);
@@ -180,11 +152,7 @@ export class ReadOnlyBatch {
       this.settle.reject(new Error(`protocol: batch ended in phase ${this.phase}`));
       return;
     }
-    this.settle.resolve(
-      this.opts.format === 'json'
-        ? { columns: this.columns, rowCount: this.rowCount, rowsJson: this.jsonParts.join(''), truncated: this.truncated }
-        : { columns: this.columns, rows: this.rows, truncated: this.truncated },
-    );
+    this.settle.resolve({ columns: this.columns, rows: this.rows, truncated: this.truncated });
   }
 
   handleCopyInResponse(): void {

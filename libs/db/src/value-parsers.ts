@@ -59,35 +59,6 @@ export function parserFor(typeOid: number): ValueParser {
   return identity;
 }
 
-export type JsonRenderer = (text: string) => string;
-
-const FINITE_NUMBER = /^-?\d/;
-
-/**
- * The same mapping as parserFor, straight from PostgreSQL's text to JSON text: the
- * query tool renders rows without building a JS value per field. PostgreSQL's text
- * for integers and finite floats is already a valid JSON number, and json/jsonb
- * text is JSON.
- */
-const RENDERERS = new Map<number, JsonRenderer>([
-  [16, (t) => (t === 't' ? 'true' : 'false')],
-  [20, (t) => (t.length < 16 || Number.isSafeInteger(Number(t)) ? t : JSON.stringify(t))],
-  [21, (t) => t],
-  [23, (t) => t],
-  [26, (t) => t],
-  [700, (t) => (FINITE_NUMBER.test(t) ? t : JSON.stringify(t))],
-  [701, (t) => (FINITE_NUMBER.test(t) ? t : JSON.stringify(t))],
-  [114, (t) => t],
-  [3802, (t) => t],
-]);
-
-export function rendererFor(typeOid: number): JsonRenderer {
-  const direct = RENDERERS.get(typeOid);
-  if (direct) return direct;
-  const parse = parserFor(typeOid);
-  return parse === identity ? (t) => JSON.stringify(t) : (t) => JSON.stringify(parse(t));
-}
-
 /** Names for the common built-in types, so most results need no catalog lookup. */
 const BUILTIN_TYPE_NAMES: Record<number, string> = {
   16: 'boolean', 17: 'bytea', 18: 'char', 19: 'name', 20: 'bigint', 21: 'smallint', 23: 'integer',

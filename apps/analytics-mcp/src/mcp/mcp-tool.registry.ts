@@ -79,8 +79,8 @@ export class McpToolRegistry implements OnModuleInit {
       return errorResult(`invalid arguments for ${name}: ${issues.join('; ')}`);
     }
     try {
-      const { structured, json } = await tool.invoke(parsed.data, ctx);
-      return { content: [{ type: 'text', text: json ?? JSON.stringify(structured) }], structuredContent: structured };
+      const { structured } = await tool.invoke(parsed.data, ctx);
+      return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
     } catch (err) {
       const message = describeToolError(err);
       if (message === null) {

@@ -23,8 +23,6 @@ export interface ToolCallContext {
 /** What a tool method returns: structured data, also sent as compact JSON text. */
 export interface ToolOutcome {
   structured: Record<string, unknown>;
-  /** `structured` already serialised, when the tool has it (saves a second pass over large results). */
-  json?: string;
 }
 
 /** A refusal or failure the model can act on; becomes an `isError` tool result. */

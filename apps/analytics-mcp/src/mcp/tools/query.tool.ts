@@ -20,19 +20,6 @@ const QueryInput = z.object({
     .describe('How many rows to return. Defaults to the server default and is capped at the server ceiling (see instructions).'),
 });
 
-/**
- * Result rows kept as the JSON text the database layer rendered. The HTTP response
- * reuses that text as-is; a transport that serialises the object itself (stdio)
- * gets the parsed rows through toJSON.
- */
-class RenderedRows {
-  constructor(private readonly json: string) {}
-
-  toJSON(): unknown[] {
-    return JSON.parse(`[${this.json}]`) as unknown[];
-  }
-}
-
 @Injectable()
 export class QueryTool {
   private readonly logger = new Logger('query');
@@ -58,13 +45,12 @@ export class QueryTool {
       throw new ToolError(verdict.reason);
     }
     const maxRows = Math.min(args.max_rows ?? this.config.defaultRows, this.config.maxRows);
-    const result = await this.db.queryJson({ sql: args.sql, maxRows, caller: ctx.caller });
+    const result = await this.db.query({ sql: args.sql, maxRows, caller: ctx.caller });
     const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
-    const columns = result.columns.map((c, i) => ({ name: c.name, type: types[i]! }));
     this.logger.log(
       {
         caller: ctx.caller,
-        rows: result.rowCount,
+        rows: result.rows.length,
         truncated: result.truncated,
         ms: Math.round(performance.now() - started),
         sql: args.sql.slice(0, 500),
@@ -73,12 +59,11 @@ export class QueryTool {
     );
     return {
       structured: {
-        row_count: result.rowCount,
+        row_count: result.rows.length,
         truncated: result.truncated,
-        columns,
-        rows: new RenderedRows(result.rowsJson),
+        columns: result.columns.map((c, i) => ({ name: c.name, type: types[i] })),
+        rows: result.rows,
       },
-      json: `{"row_count":${result.rowCount},"truncated":${result.truncated},"columns":${JSON.stringify(columns)},"rows":[${result.rowsJson}]}`,
     };
   }
 }

@@ -19,7 +19,7 @@ SELECT 1::int2 AS i2, (-2147483648)::int4 AS i4, 42::oid AS o,
        NULL::int4 AS null_int, NULL::text AS null_text, ''::text AS empty
 FROM generate_series(1, 3)`;
 
-describe('result rendering: JSON text mode equals the JS value mode', () => {
+describe('result values: how PostgreSQL types reach JSON', () => {
   let db: Awaited<ReturnType<typeof startTestDatabase>>;
   let service: DbService;
 
@@ -33,38 +33,46 @@ describe('result rendering: JSON text mode equals the JS value mode', () => {
     await db?.dispose();
   });
 
-  it('renders every type to the same JSON value', async () => {
+  it('maps every type family to the documented JSON value', async () => {
     const values = await service.query({ sql: SQL, maxRows: 10 });
-    const json = await service.queryJson({ sql: SQL, maxRows: 10 });
-    assert.equal(json.rowCount, 3);
-    assert.deepEqual(json.columns, values.columns);
-    const rendered = JSON.parse(`[${json.rowsJson}]`) as unknown[][];
-    // Compared as JSON values (the text mode keeps PostgreSQL's "-0", which is JSON's 0 too).
-    assert.deepEqual(JSON.parse(JSON.stringify(rendered)), JSON.parse(JSON.stringify(values.rows)));
+    assert.equal(values.rows.length, 3);
+    const rendered = JSON.parse(JSON.stringify(values.rows)) as unknown[][];
     const row = Object.fromEntries(values.columns.map((c, i) => [c.name, rendered[0]![i]]));
+    assert.deepEqual(
+      [row.i2, row.i4, row.o, row.f4, row.huge, row.tenth, row.t, row.f],
+      [1, -2147483648, 42, 1.5, 1e300, 0.1, true, false],
+    );
     assert.equal(row.i8_safe, 9007199254740991);
     assert.equal(row.i8_big, '9007199254740993');
-    assert.equal(row.nan, 'NaN');
-    assert.equal(row.inf, 'Infinity');
+    assert.equal(row.i8_min, '-9223372036854775808');
+    assert.deepEqual([row.nan, row.inf, row.ninf], ['NaN', 'Infinity', '-Infinity']);
     assert.equal(row.num, '12345678901234567890.123456789');
+    assert.equal(row.txt, 'quote " backslash \\ newline \n tab \t unicode é ☃ \u0001');
     assert.deepEqual(row.js, { a: [1, 2.5, 'x'], b: null });
+    assert.deepEqual(row.jsb, { b: { c: true } });
+    assert.deepEqual(row.ints, [1, null, 3]);
     assert.deepEqual(row.nested, [[1, 2], [3, 4]]);
     assert.deepEqual(row.texts, ['a"b', null, 'c,d']);
     assert.deepEqual(row.floats, ['NaN', 1.25]);
+    assert.deepEqual(row.bools, [true, false]);
+    assert.deepEqual(row.jsons, [{ k: 1 }]);
+    assert.deepEqual(row.names, ['x']);
     assert.equal(row.ts, '2026-01-02 03:04:05.123+00');
-    assert.equal(row.null_int, null);
+    assert.equal(row.d, '2026-01-02');
+    assert.equal(row.iv, '1 day 02:03:04');
+    assert.equal(row.u, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+    assert.equal(row.b, '\\xdeadbeef');
+    assert.deepEqual([row.null_int, row.null_text, row.empty], [null, null, '']);
   });
 
-  it('agrees on row limits and truncation', async () => {
-    const sql = 'SELECT g, g::text AS s FROM generate_series(1, 50) g';
-    for (const maxRows of [1, 49, 50, 51]) {
-      const v = await service.query({ sql, maxRows });
-      const j = await service.queryJson({ sql, maxRows });
-      assert.equal(j.rowCount, v.rows.length);
-      assert.equal(j.truncated, v.truncated, `maxRows ${maxRows}`);
-      assert.deepEqual(JSON.parse(`[${j.rowsJson}]`), v.rows);
+  it('stops at maxRows and reports truncation exactly', async () => {
+    const sql = 'SELECT g FROM generate_series(1, 50) g';
+    for (const [maxRows, truncated] of [[1, true], [49, true], [50, false], [51, false]] as const) {
+      const r = await service.query({ sql, maxRows });
+      assert.equal(r.rows.length, Math.min(maxRows, 50));
+      assert.equal(r.truncated, truncated, `maxRows ${maxRows}`);
     }
-    const empty = await service.queryJson({ sql: 'SELECT 1 WHERE false', maxRows: 5 });
-    assert.deepEqual([empty.rowCount, empty.rowsJson, empty.truncated], [0, '', false]);
-  });
+    const empty = await service.query({ sql: 'SELECT 1 WHERE false', maxRows: 5 });
+    assert.deepEqual([empty.rows.length, empty.truncated], [0, false]);
+});
 });
