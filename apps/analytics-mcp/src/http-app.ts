@@ -13,5 +13,6 @@ export async function createHttpApp(config: AppConfig): Promise<NestExpressAppli
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  app.set('etag', false);
   return app;
 }
