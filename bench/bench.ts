@@ -276,6 +276,7 @@ async function main() {
   verdicts.push(`huge probe max ${fmt(Math.max(...hugeTimes))} ms (target < 1000): ${Math.max(...hugeTimes) < 1000 ? 'met' : 'NOT met'}`);
   verdicts.push(`guard p50 ${fmt(guard.p50Ms, 3)} ms (target ≤ 0.2): ${guard.p50Ms <= 0.2 ? 'met' : 'NOT met'}`);
   lines.push('', '## Verdicts', '', ...verdicts.map((v) => `- ${v}`));
+  lines.push('', 'Where the time goes, what was removed, and memory: [bench/README.md](README.md).');
   lines.push('', `Reproduce: \`npm run bench\` (this run: ${Math.round((Date.now() - started) / 1000)} s; options \`-- --rounds N --calls N --seconds N\`).`, '');
   const report = lines.join('\n');
   await writeFile(args.out!, report);
