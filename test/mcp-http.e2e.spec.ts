@@ -98,6 +98,10 @@ describe('MCP over Streamable HTTP on a real PostgreSQL', () => {
     assert.match(textOf(missing), /does not exist/);
     const syntax = await query('SELECT FROM WHERE');
     assert.equal(syntax.isError, true);
+    const param = await query('SELECT * FROM tracksolid.devices WHERE device_id = $1');
+    assert.equal(param.isError, true);
+    assert.match(textOf(param), /08P01.*write the values into the SQL/);
+    assert.doesNotMatch(textOf(param), /unavailable/);
     const div = await query('SELECT 1/0');
     assert.match(textOf(div), /22012.*division by zero/);
   });

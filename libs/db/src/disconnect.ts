@@ -35,6 +35,14 @@ const DISCONNECT_MESSAGES = [
 export function isDisconnectError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const code = (err as { code?: unknown }).code;
+  const severity = (err as { severity?: unknown }).severity;
+  if (typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    // An ErrorResponse from the server: FATAL and PANIC end the session, ERROR does not.
+    // (Severity may be localised, so the codes below still decide otherwise; 08P01
+    // as an ERROR is a protocol complaint, e.g. "$1" with no value, on a live session.)
+    if (severity === 'FATAL' || severity === 'PANIC') return true;
+    if (code === '08P01') return false;
+  }
   if (typeof code === 'string') {
     if (code.startsWith('08') && code.length === 5) return true;
     if (DISCONNECT_SQLSTATES.has(code)) return true;

@@ -27,6 +27,9 @@ export function describeToolError(err: unknown): string | null {
   }
   if (isPgError(err)) {
     const parts = [`PostgreSQL error ${err.code}: ${err.message}`];
+    if (err.code === '08P01' && /bind message supplies/.test(err.message)) {
+      parts.push('parameters such as $1 are not supported here; write the values into the SQL');
+    }
     if (err.code === '57014') parts.push('the statement ran past the server time limit; narrow it (WHERE, smaller time range, aggregate first)');
     if (err.position) parts.push(`at character ${err.position}`);
     if (err.detail) parts.push(`detail: ${err.detail}`);
