@@ -186,6 +186,24 @@ describe('MCP over Streamable HTTP on a real PostgreSQL', () => {
     assert.equal(huge.status, 413);
   });
 
+  it('rate-limits per caller with 429, leaving other callers alone', async () => {
+    const limited = await startTestServer(db.databaseUrl, { MCP_RATE_LIMIT_PER_MIN: '3' });
+    try {
+      const post = (token: string) =>
+        fetch(limited.mcpUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await post(TOKENS.alice)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      assert.equal((await post(TOKENS.bob)).status, 200);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('reports readiness with the database and liveness without it', async () => {
     const ready = await fetch(`${server.baseUrl}/health/ready`);
     assert.equal(ready.status, 200);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -13,6 +13,11 @@ export class HostCheckMiddleware implements NestMiddleware {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.allowed = config.allowedHosts ? new Set(config.allowedHosts) : null;
+    if (!this.allowed) {
+      new Logger('HostCheck').warn(
+        `MCP_ALLOWED_HOSTS is unset and HOST=${config.host} is not loopback: /mcp accepts any Host header; set it to the public host name(s)`,
+      );
+    }
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
