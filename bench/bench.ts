@@ -250,7 +250,7 @@ async function main() {
   const targetsRatio: Record<string, number> = { Q1: 2.5, Q2: 2.0, Q3: 1.6 };
   lines.push('# Benchmark results', '');
   lines.push(`Run ${new Date().toISOString()} at commit ${gitRevision} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded), ${positions.toLocaleString('en-US')} rows in tracksolid.position_history.`);
-  lines.push(`Latency: one caller, ${ROUNDS} interleaved rounds × ${CALLS} calls per target and query. Throughput: ${CONCURRENCY} concurrent callers, ${SECONDS} s per target and query, ${thRounds} rounds. Raw pg is \`pg.Pool.query\` as the same analytics_ro role; the server targets use the official MCP SDK client, the query tool, and its full path (auth, guard, read-only transaction, cursor-limited fetch, JSON result as structuredContent + text).`, '');
+  lines.push(`Latency: one caller, ${ROUNDS} interleaved rounds × ${CALLS} calls per target and query. Throughput: ${CONCURRENCY} concurrent callers, ${SECONDS} s per target and query, ${thRounds} rounds. Raw pg is \`pg.Pool.query\` as the same analytics_ro role; the server targets use the official MCP SDK client, the query tool, and its full path (auth, guard, read-only transaction, row-limited Execute on a server-side portal, JSON result as structuredContent + text).`, '');
   lines.push('| query | target | p50 ms | p95 ms | p99 ms | p50 ÷ raw pg | target ratio | calls/s (8 callers) | server CPU ms/call |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const verdicts: string[] = [];
