@@ -12,6 +12,9 @@ import { McpServerFactory } from './mcp/mcp-server.factory.js';
 import { printBanner } from './banner.js';
 
 const stdio = process.argv.includes('--stdio');
+
+/** A start-up failure whose message says all there is to say (no stack trace). */
+class StartupError extends Error {}
 // In stdio mode stdout is the protocol channel: human messages go to stderr.
 const say = (line: string) => (stdio ? process.stderr : process.stdout).write(`${line}\n`);
 
@@ -39,10 +42,27 @@ async function main(): Promise<void> {
     };
   }
 
-  if (stdio) return runStdio(config, demo);
+  try {
+    if (stdio) return await runStdio(config, demo);
+    await runHttp(config, demo);
+  } catch (err) {
+    // Don't leave the demo PostgreSQL running behind a server that never came up.
+    await demo?.stop().catch(() => undefined);
+    throw err;
+  }
+}
 
+async function runHttp(config: AppConfig, demo: EmbeddedDemo | undefined): Promise<void> {
   const app = await createHttpApp(config);
-  await app.listen(config.port, config.host);
+  try {
+    await app.listen(config.port, config.host);
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw new StartupError(`port ${config.port} on ${config.host} is already in use; stop the other process or set PORT`);
+    }
+    throw err;
+  }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   printBanner(say, config, port, demo);
@@ -105,6 +125,7 @@ async function importEmbeddedDemo() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`analytics-mcp failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  const detail = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`analytics-mcp failed to start: ${detail}\n`);
   process.exit(1);
 });
