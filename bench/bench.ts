@@ -11,22 +11,13 @@ import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
-import { startEmbeddedDemo, type EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
+import type { EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
 import { benchGuard } from '../libs/sql-guard/src/sql-guard.bench.js';
 import { connectClient, TOKENS } from '../test/support/stack.js';
+import { gitRevision, startBenchDatabase } from './bench-support.js';
 import { cpuMsOf, MAIN_JS, memoryOf, spawnServer, type ServerProcess } from '../test/support/server-process.js';
-
-const gitRevision = (() => {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-})();
 
 const { values: args } = parseArgs({
   options: {
@@ -113,11 +104,7 @@ async function main() {
   setMaxListeners(0);
   const started = Date.now();
   log('starting embedded PostgreSQL (first run seeds ~1M positions, about 20 s)…');
-  const demo: EmbeddedDemo = await startEmbeddedDemo({
-    dataDir: resolve('bench/.work'),
-    seed: { devices: 100, days: 14, intervalMinutes: 2 },
-    log,
-  });
+  const demo: EmbeddedDemo = await startBenchDatabase(log);
   const admin = new pg.Client(demo.superuserUrl);
   await admin.connect();
   const positions = Number((await admin.query('SELECT count(*) FROM tracksolid.position_history')).rows[0].count);
@@ -249,7 +236,7 @@ async function main() {
   const rawP50 = (w: Workload) => pct(lat.get(`raw pg|${w.id}`)!, 50);
   const targetsRatio: Record<string, number> = { Q1: 2.5, Q2: 2.0, Q3: 1.6 };
   lines.push('# Benchmark results', '');
-  lines.push(`Run ${new Date().toISOString()} at commit ${gitRevision} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded), ${positions.toLocaleString('en-US')} rows in tracksolid.position_history.`);
+  lines.push(`Run ${new Date().toISOString()} at commit ${gitRevision()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded), ${positions.toLocaleString('en-US')} rows in tracksolid.position_history.`);
   lines.push(`Latency: one caller, ${ROUNDS} interleaved rounds × ${CALLS} calls per target and query. Throughput: ${CONCURRENCY} concurrent callers, ${SECONDS} s per target and query, ${thRounds} rounds. Raw pg is \`pg.Pool.query\` as the same analytics_ro role; the server targets use the official MCP SDK client, the query tool, and its full path (auth, guard, read-only transaction, row-limited Execute on a server-side portal, JSON result as structuredContent + text).`, '');
   lines.push('| query | target | p50 ms | p95 ms | p99 ms | p50 ÷ raw pg | target ratio | calls/s (8 callers) | server CPU ms/call |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');

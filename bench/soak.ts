@@ -7,20 +7,10 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { execFileSync } from 'node:child_process';
-import { startEmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
 import { connectClient, TOKENS } from '../test/support/stack.js';
+import { gitRevision, startBenchDatabase } from './bench-support.js';
 import { memoryOf, openFdsOf, spawnServer } from '../test/support/server-process.js';
-
-const gitRevision = (() => {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-})();
 
 const { values: args } = parseArgs({
   options: {
@@ -53,11 +43,7 @@ const p99 = (xs: number[]) => {
 
 async function main() {
   setMaxListeners(0); // see bench.ts: the SDK HTTP client's per-request abort listeners
-  const demo = await startEmbeddedDemo({
-    dataDir: resolve('bench/.work'),
-    seed: { devices: 100, days: 14, intervalMinutes: 2 },
-    log: (l) => process.stderr.write(`${l}\n`),
-  });
+  const demo = await startBenchDatabase((l) => process.stderr.write(`${l}\n`));
   const server = await spawnServer({ DATABASE_URL: demo.databaseUrl, LOG_LEVEL: 'warn' });
   const clients: Client[] = await Promise.all(Array.from({ length: CALLERS }, () => connectClient(server.mcpUrl, TOKENS.alice)));
   const rows: string[] = [];
@@ -118,7 +104,7 @@ async function main() {
   const summary = [
     `# Soak run`,
     '',
-    `${new Date(started).toISOString()} at commit ${gitRevision}: ${CALLERS} callers, ${MINUTES} minutes, mixed tools (${MIX.length} steps: 5 queries, list_tables, describe_table, list_schemas) against the server process over Streamable HTTP on the embedded 1M-row demo.`,
+    `${new Date(started).toISOString()} at commit ${gitRevision()}: ${CALLERS} callers, ${MINUTES} minutes, mixed tools (${MIX.length} steps: 5 queries, list_tables, describe_table, list_schemas) against the server process over Streamable HTTP on the embedded 1M-row demo.`,
     '',
     `- calls: ${totalCalls} (${(totalCalls / (MINUTES * 60)).toFixed(0)}/s), errors: **${totalErrors}**${firstErrors.length ? ` — first: ${firstErrors.join(' | ')}` : ''}`,
     `- RSS: ${first ? first.rss.toFixed(1) : '?'} MiB after the first sample → ${last ? last.rss.toFixed(1) : '?'} MiB at the end (min ${Math.min(...samples.map((s) => s.rss)).toFixed(1)}, max ${Math.max(...samples.map((s) => s.rss)).toFixed(1)})`,
