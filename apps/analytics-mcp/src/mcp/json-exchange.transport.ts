@@ -34,6 +34,12 @@ export class JsonExchangeTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.onclose?.();
+    // The client went away (or the exchange is over): nobody will read these replies,
+    // but the exchange must still settle so the request handler can finish.
+    for (const [id, reply] of this.waiting) {
+      reply({ jsonrpc: '2.0', id, error: { code: -32000, message: 'Connection closed' } });
+    }
+    this.waiting.clear();
   }
 
   /** Delivers every message; resolves with the responses to the requests, in order. */
