@@ -264,7 +264,7 @@ async function main() {
   verdicts.push(`guard p50 ${fmt(guard.p50Ms, 3)} ms (target ≤ 0.2): ${guard.p50Ms <= 0.2 ? 'met' : 'NOT met'}`);
   lines.push('', '## Verdicts', '', ...verdicts.map((v) => `- ${v}`));
   lines.push('', 'Where the time goes, what was removed, and memory: [bench/README.md](README.md).');
-  lines.push('', `Reproduce: \`npm run bench\` (this run: ${Math.round((Date.now() - started) / 1000)} s; options \`-- --rounds N --calls N --seconds N\`).`, '');
+  lines.push('', `Reproduce: \`npm run bench -- --rounds ${ROUNDS} --calls ${CALLS} --seconds ${SECONDS} --concurrency ${CONCURRENCY}\` (this run: ${Math.round((Date.now() - started) / 1000)} s; plain \`npm run bench\` uses 5 rounds × 60 calls).`, '');
   const report = lines.join('\n');
   await writeFile(args.out!, report);
   process.stdout.write(report);
