@@ -3,4 +3,16 @@ export { SqlGuardService, SQL_GUARD_OPTIONS, createSqlGuard } from './sql-guard.
 export type { GuardVerdict, SqlGuardOptions } from './sql-guard.types.js';
 export { DENY_FAMILIES, findDenyFamily } from './deny-list.js';
 export type { DenyFamily } from './deny-list.js';
+export { GUARD_CATALOGUE_SQL, buildGuardPolicy, catalogueFromRows, effectivePath } from './guard-policy.builder.js';
+export type { BuiltGuardPolicy, CatalogueRows } from './guard-policy.builder.js';
+export type {
+  CatalogueFunction,
+  CatalogueOperator,
+  CatalogueRelation,
+  CatalogueType,
+  GuardCatalogue,
+  GuardPolicy,
+  GuardPolicyOptions,
+} from './guard-policy.types.js';
+export { DEFAULT_ALLOWED_EXTENSIONS, NEVER_EXTENSIONS, VETTED_EXTENSIONS } from './extension-vetting.js';
 export { benchGuard } from './sql-guard.bench.js';

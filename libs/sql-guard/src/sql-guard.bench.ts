@@ -1,3 +1,4 @@
+import type { GuardPolicy } from './guard-policy.types.js';
 import { createSqlGuard } from './sql-guard.service.js';
 
 const SAMPLE_SQL = `
@@ -15,14 +16,14 @@ ORDER BY d.depot, speed_rank
 LIMIT 50`;
 
 /** The guard's cost per check() on a typical analytical query (join, group by, window). */
-export async function benchGuard(iterations = 20_000): Promise<{ p50Ms: number; p95Ms: number; sampleSql: string }> {
+export async function benchGuard(policy: GuardPolicy, iterations = 20_000): Promise<{ p50Ms: number; p95Ms: number; sampleSql: string }> {
   const guard = await createSqlGuard();
   const warmup = Math.min(1_000, iterations);
-  for (let i = 0; i < warmup; i++) guard.check(SAMPLE_SQL);
+  for (let i = 0; i < warmup; i++) guard.check(SAMPLE_SQL, policy);
   const samples = new Float64Array(iterations);
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
-    const verdict = guard.check(SAMPLE_SQL);
+    const verdict = guard.check(SAMPLE_SQL, policy);
     samples[i] = performance.now() - t0;
     if (!verdict.ok) throw new Error(`benchmark query refused: ${verdict.reason}`);
   }

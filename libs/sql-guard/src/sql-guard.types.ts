@@ -4,4 +4,6 @@ export type GuardVerdict = { ok: true } | { ok: false; reason: string };
 export interface SqlGuardOptions {
   /** Longest accepted statement, in UTF-8 bytes. */
   maxBytes?: number;
+  /** Statements longer than this (UTF-8 bytes) are parsed on a worker thread by checkAsync(). */
+  inlineMaxBytes?: number;
 }
