@@ -12,6 +12,8 @@ export interface DbModuleOptions {
   connectTimeoutMs?: number;
   /** Shown in pg_stat_activity.application_name, suffixed with the caller per call. */
   applicationName?: string;
+  /** search_path pinned on every transaction (the guard resolves names over it). */
+  searchPath?: string[];
 }
 
 export interface DbModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

@@ -19,3 +19,12 @@ export class DbUnavailableError extends Error {
     this.name = 'DbUnavailableError';
   }
 }
+
+/** Raised when a session's settings differ from what the SQL guard assumed. */
+export class UnsafeSessionError extends Error {
+  readonly code = 'UNSAFE_SESSION';
+  constructor(problem: string) {
+    super(problem);
+    this.name = 'UnsafeSessionError';
+  }
+}

@@ -3,11 +3,13 @@ import pg from 'pg';
 import { DB_OPTIONS, PG_POOL } from './db.constants.js';
 import type { DbModuleAsyncOptions, DbModuleOptions } from './db-options.interface.js';
 import { DbService } from './db.service.js';
+import { ReportingClient } from './session-params.js';
 
 export function createPool(options: DbModuleOptions): pg.Pool {
   const logger = new Logger('PgPool');
   const pool = new pg.Pool({
     connectionString: options.connectionString,
+    Client: ReportingClient,
     // One connection beyond the query budget stays free for health probes.
     max: options.poolMax + 1,
     idleTimeoutMillis: 30_000,
@@ -21,6 +23,8 @@ export function createPool(options: DbModuleOptions): pg.Pool {
       `-c statement_timeout=${options.statementTimeoutMs}`,
       `-c idle_in_transaction_session_timeout=${Math.max(options.statementTimeoutMs * 2, 60_000)}`,
       '-c client_encoding=UTF8',
+      // What the SQL guard's parser assumes; each transaction pins it again.
+      '-c standard_conforming_strings=on',
     ].join(' '),
   });
   // A backend killed while its connection sits idle emits 'error' on the pool, and

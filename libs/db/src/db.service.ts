@@ -2,16 +2,19 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import type pg from 'pg';
 import { DB_OPTIONS, PG_POOL } from './db.constants.js';
 import type { DbModuleOptions } from './db-options.interface.js';
-import { DbUnavailableError } from './db.errors.js';
+import { DbUnavailableError, UnsafeSessionError } from './db.errors.js';
 import { isDisconnectError } from './disconnect.js';
 import { ReadOnlyBatch, type ReadOnlyResult } from './read-only-batch.js';
 import { Semaphore } from './semaphore.js';
+import { sessionProblem, type ReportingClient } from './session-params.js';
 import { builtinTypeName } from './value-parsers.js';
 
 export interface ReadOnlyQuery {
   sql: string;
   values?: readonly unknown[];
   maxRows: number;
+  /** Stop reading rows once their wire size passes this (callers' statements must set it). */
+  maxBytes?: number;
   /** Who asked; shown to DBAs as application_name `<app>:<caller>`. */
   caller?: string;
 }
@@ -33,6 +36,7 @@ export class DbService implements OnApplicationShutdown {
   private readonly logger = new Logger(DbService.name);
   private readonly gate: Semaphore;
   private readonly appName: string;
+  private readonly searchPath: string;
   private readonly typeNameCache = new Map<number, string>();
 
   constructor(
@@ -41,6 +45,7 @@ export class DbService implements OnApplicationShutdown {
   ) {
     this.gate = new Semaphore(options.poolMax, options.queueMax, options.queueTimeoutMs);
     this.appName = options.applicationName ?? 'analytics-mcp';
+    this.searchPath = (options.searchPath ?? ['pg_catalog', 'public']).join(', ');
   }
 
   get stats() {
@@ -63,6 +68,13 @@ export class DbService implements OnApplicationShutdown {
           const client = await this.pool.connect();
           const tagged = client as pg.PoolClient & { [USES]?: number };
           reused = (tagged[USES] = (tagged[USES] ?? 0) + 1) > 1;
+          if (!reused) {
+            const problem = sessionProblem((client as unknown as ReportingClient).serverParams ?? new Map());
+            if (problem) {
+              client.release(new Error(problem));
+              throw new UnsafeSessionError(problem);
+            }
+          }
           return await this.attempt(client, q);
         } catch (err) {
           if (!isDisconnectError(err)) throw err;
@@ -104,6 +116,8 @@ export class DbService implements OnApplicationShutdown {
       maxRows: q.maxRows,
       statementTimeoutMs: this.options.statementTimeoutMs,
       applicationName: q.caller ? `${this.appName}:${q.caller}`.slice(0, 63) : this.appName,
+      searchPath: this.searchPath,
+      maxBytes: q.maxBytes,
     });
     try {
       client.query(batch as unknown as pg.QueryConfig);
@@ -114,7 +128,8 @@ export class DbService implements OnApplicationShutdown {
     }
     try {
       const result = await batch.done;
-      client.release();
+      // A batch that cut its socket at the byte cap leaves nothing reusable.
+      client.release(batch.connectionSpent ? new Error('closed at the result byte cap') : undefined);
       return result;
     } catch (err) {
       if (isDisconnectError(err)) {

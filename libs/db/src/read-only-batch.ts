@@ -19,8 +19,10 @@ export interface ReadOnlyResult {
   columns: ResultColumn[];
   /** Rows as arrays aligned with `columns`, at most `maxRows` of them. */
   rows: unknown[][];
-  /** True when the statement had more rows than `maxRows`. */
+  /** True when the statement had more rows than were returned. */
   truncated: boolean;
+  /** Why rows stopped: the row cap, or the byte cap (`maxBytes`). */
+  truncatedBy?: 'rows' | 'bytes';
 }
 
 export interface ReadOnlyBatchOptions {
@@ -29,11 +31,21 @@ export interface ReadOnlyBatchOptions {
   maxRows: number;
   statementTimeoutMs: number;
   applicationName: string;
+  /** search_path for this transaction: the guard resolved unqualified names over it. */
+  searchPath: string;
+  /** Stop reading once the rows' wire size passes this many bytes. */
+  maxBytes?: number;
 }
 
 // The minimal slice of pg's Connection this submittable writes to.
 interface PgConnection {
-  stream: { cork(): void; uncork(): void };
+  stream: {
+    cork(): void;
+    uncork(): void;
+    destroy(): void;
+    on(event: 'data', fn: (chunk: Buffer) => void): void;
+    off(event: 'data', fn: (chunk: Buffer) => void): void;
+  };
   parse(msg: { text: string; name?: string }): void;
   bind(msg: { portal?: string; statement?: string; values?: (string | Buffer | null)[] }): void;
   describe(msg: { type: 'P' | 'S'; name?: string }): void;
@@ -49,10 +61,15 @@ const enum Phase {
   Done,
 }
 
+// Raw bytes allowed past the byte cap before the socket is cut: DataRow framing and
+// the messages around the statement.
+const RAW_SLACK_BYTES = 64 * 1024;
+
 /**
  * One caller statement as a single extended-protocol round trip:
  *
- *   BEGIN READ ONLY · set_config(statement_timeout, application_name) LOCAL ·
+ *   BEGIN READ ONLY · set_config(statement_timeout, application_name,
+ *   standard_conforming_strings, search_path) LOCAL ·
  *   Parse/Bind/Describe/Execute(maxRows + 1) of the caller's SQL · ROLLBACK · Sync
  *
  * The caller's text goes through Parse, so PostgreSQL itself refuses a second
@@ -71,7 +88,14 @@ export class ReadOnlyBatch {
   private parsers: ValueParser[] = [];
   private rows: unknown[][] = [];
   private truncated = false;
+  private truncatedBy: 'rows' | 'bytes' | undefined;
+  private rowBytes = 0;
+  private rawBytes = 0;
+  private con: PgConnection | undefined;
+  private settled = false;
   private error: Error | undefined;
+  /** True when the batch cut the connection (byte cap): destroy it, never reuse it. */
+  connectionSpent = false;
   private settle!: { resolve: (r: ReadOnlyResult) => void; reject: (e: Error) => void };
   readonly done: Promise<ReadOnlyResult>;
 
@@ -80,16 +104,20 @@ export class ReadOnlyBatch {
   }
 
   submit(con: PgConnection): void {
-    const { sql, values, maxRows, statementTimeoutMs, applicationName } = this.opts;
+    const { sql, values, maxRows, statementTimeoutMs, applicationName, searchPath, maxBytes } = this.opts;
+    this.con = con;
+    if (maxBytes !== undefined) con.stream.on('data', this.countRaw);
     con.stream.cork();
     try {
       con.parse({ text: 'BEGIN READ ONLY' });
       con.bind({});
       con.execute({});
       con.parse({
-        text: "SELECT set_config('statement_timeout', $1, true), set_config('application_name', $2, true)",
+        text:
+          "SELECT set_config('statement_timeout', $1, true), set_config('application_name', $2, true), " +
+          "set_config('standard_conforming_strings', 'on', true), set_config('search_path', $3, true)",
       });
-      con.bind({ values: [`${statementTimeoutMs}ms`, applicationName] });
+      con.bind({ values: [`${statementTimeoutMs}ms`, applicationName, searchPath] });
       con.execute({});
       con.parse({ text: sql });
       con.bind({ values: values ? values.map(toWireValue) : [] });
@@ -110,11 +138,18 @@ export class ReadOnlyBatch {
     this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
   }
 
-  handleDataRow(msg: { fields: (string | null)[] }): void {
+  handleDataRow(msg: { fields: (string | null)[]; length?: number }): void {
     if (this.phase !== Phase.Statement) return;
+    if (this.settled) return;
     if (this.rows.length >= this.opts.maxRows) {
       this.truncated = true;
+      this.truncatedBy = 'rows';
       return;
+    }
+    const maxBytes = this.opts.maxBytes;
+    if (maxBytes !== undefined) {
+      this.rowBytes += (msg as { length?: number }).length ?? 0;
+      if (this.rowBytes > maxBytes) return this.overflow();
     }
     // pg-protocol allocates a fresh fields array per DataRow: parse it in place and
     // keep it as the row, rather than copying every row into a new array.
@@ -133,6 +168,7 @@ export class ReadOnlyBatch {
   handlePortalSuspended(): void {
     // Only the caller's statement has a row limit: more rows exist than were read.
     this.truncated = true;
+    this.truncatedBy ??= 'rows';
     this.phase++;
   }
 
@@ -142,17 +178,48 @@ export class ReadOnlyBatch {
 
   handleError(err: Error): void {
     // pg detaches the submittable on an error, so no ReadyForQuery reaches it.
+    this.stopCounting();
+    if (this.settled) return;
+    this.settled = true;
     this.error = err;
     this.settle.reject(err);
   }
 
   handleReadyForQuery(): void {
-    if (this.error) return;
+    this.stopCounting();
+    if (this.error || this.settled) return;
+    this.settled = true;
     if (this.phase !== Phase.Done) {
       this.settle.reject(new Error(`protocol: batch ended in phase ${this.phase}`));
       return;
     }
-    this.settle.resolve({ columns: this.columns, rows: this.rows, truncated: this.truncated });
+    this.settle.resolve(this.result());
+  }
+
+  private result(): ReadOnlyResult {
+    const r: ReadOnlyResult = { columns: this.columns, rows: this.rows, truncated: this.truncated };
+    if (this.truncatedBy) r.truncatedBy = this.truncatedBy;
+    return r;
+  }
+
+  private readonly countRaw = (chunk: Buffer): void => {
+    this.rawBytes += chunk.length;
+    if (this.rawBytes > this.opts.maxBytes! + RAW_SLACK_BYTES) this.overflow();
+  };
+
+  private overflow(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.truncated = true;
+    this.truncatedBy = 'bytes';
+    this.connectionSpent = true;
+    this.stopCounting();
+    this.settle.resolve(this.result());
+    this.con?.stream.destroy();
+  }
+
+  private stopCounting(): void {
+    if (this.opts.maxBytes !== undefined) this.con?.stream.off('data', this.countRaw);
   }
 
   handleCopyInResponse(): void {
