@@ -16,6 +16,7 @@ import pg from 'pg';
 import type { EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
 import { benchGuard } from '../libs/sql-guard/src/sql-guard.bench.js';
 import { connectClient, TOKENS } from '../test/support/stack.js';
+import { policyFromDatabase } from '../test/support/guard-policy.js';
 import { gitRevision, startBenchDatabase } from './bench-support.js';
 import { cpuMsOf, MAIN_JS, memoryOf, spawnServer, type ServerProcess } from '../test/support/server-process.js';
 
@@ -225,7 +226,7 @@ async function main() {
   const httpMem = await memoryOf(http.pid);
   const stdioMem = stdioTarget.pid ? await memoryOf(stdioTarget.pid) : undefined;
 
-  const guard = await benchGuard();
+  const guard = await benchGuard(await policyFromDatabase(admin));
 
   for (const t of [...targets, floorTarget]) await t.close();
   await http.stop();

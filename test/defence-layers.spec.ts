@@ -5,12 +5,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createPool, DbService } from '#db';
-import { createSqlGuard, type SqlGuardService } from '#sql-guard';
+import { createSqlGuard, type GuardPolicy, type SqlGuardService } from '#sql-guard';
 import { startEmbeddedCluster, type EmbeddedCluster } from '../apps/analytics-mcp/src/embedded/embedded-cluster.js';
 import { seedDemo } from '../apps/analytics-mcp/src/embedded/demo-seed.js';
 import { ATTACKS, LEGIT, type Attack } from './fixtures/sql-corpus.js';
 import { dbState, FILES_ATTACKS_WOULD_CREATE } from './support/db-state.js';
 import { makeTempDir } from './support/stack.js';
+import { BACKSLASH_QUOTE_SQL, installAttackSurface, policyFromDatabase } from './support/guard-policy.js';
 
 /*
  * Each layer of defence on its own, against a real PostgreSQL 18 reached with a
@@ -52,6 +53,7 @@ describe('defence layers on a superuser connection', () => {
   let observerPid: number;
   const notifications: string[] = [];
   let guard: SqlGuardService;
+  let policy: GuardPolicy;
   let db: DbService;
   let baseline: Record<string, unknown>;
 
@@ -67,6 +69,8 @@ describe('defence layers on a superuser connection', () => {
     su = new pg.Client({ connectionString: url });
     await su.connect();
     await seedDemo(su, { devices: 10, days: 2, intervalMinutes: 10 });
+    await installAttackSurface(su);
+    policy = await policyFromDatabase(su);
     observer = new pg.Client({ connectionString: url });
     await observer.connect();
     observer.on('notification', (n) => notifications.push(`${n.channel}:${n.payload}`));
@@ -87,7 +91,7 @@ describe('defence layers on a superuser connection', () => {
 
   it('(1) the guard alone refuses every attack', () => {
     for (const a of ATTACKS) {
-      const v = guard.check(a.sql);
+      const v = guard.check(a.sql, policy);
       assert.equal(v.ok, false, `guard let through ${a.name}: ${a.sql}`);
       assert.ok(!v.ok && v.reason.includes(a.expect), `${a.name}: "${!v.ok && v.reason}" lacks "${a.expect}"`);
     }
@@ -96,7 +100,7 @@ describe('defence layers on a superuser connection', () => {
   it('(2) every legitimate statement passes the guard and runs on the demo data', async () => {
     const failures: string[] = [];
     await inPool(LEGIT, 4, async (l) => {
-      const v = guard.check(l.sql);
+      const v = guard.check(l.sql, policy);
       if (!v.ok) {
         failures.push(`${l.name}: refused by the guard: ${v.reason}`);
         return;
@@ -121,7 +125,7 @@ describe('defence layers on a superuser connection', () => {
     const before = (await su.query('SELECT count(*)::int AS n FROM fuel.fill_ups')).rows[0].n;
     assert.ok(before > 0);
     const sql = 'WITH d AS (DELETE FROM fuel.fill_ups RETURNING *) SELECT count(*) FROM d';
-    assert.equal(guard.check(sql).ok, false);
+    assert.equal(guard.check(sql, policy).ok, false);
     await assert.rejects(db.query({ sql, maxRows: 10 }), (err: PgError) => err.code === '25006');
     const afterCount = (await su.query('SELECT count(*)::int AS n FROM fuel.fill_ups')).rows[0].n;
     assert.equal(afterCount, before);
@@ -151,7 +155,7 @@ describe('defence layers on a superuser connection', () => {
       await su.query('DROP SEQUENCE rollback_demo');
       // ...so the layers that stop it are the guard and the read-only transaction.
       const sql = "SELECT nextval('tickets.tickets_ticket_id_seq')";
-      assert.match((guard.check(sql) as { reason: string }).reason, /function nextval is not allowed/);
+      assert.match((guard.check(sql, policy) as { reason: string }).reason, /function nextval is not allowed/);
       const before = (await su.query('SELECT last_value FROM tickets.tickets_ticket_id_seq')).rows[0].last_value;
       await assert.rejects(db.query({ sql, maxRows: 1 }), (err: PgError) => err.code === '25006');
       const afterValue = (await su.query('SELECT last_value FROM tickets.tickets_ticket_id_seq')).rows[0].last_value;
@@ -179,7 +183,7 @@ describe('defence layers on a superuser connection', () => {
 
     it('the corpus names them and the guard refuses each', () => {
       assert.ok(guardOnly.length >= 20, `${guardOnly.length} guard-only attacks`);
-      for (const a of guardOnly) assert.equal(guard.check(a.sql).ok, false, a.name);
+      for (const a of guardOnly) assert.equal(guard.check(a.sql, policy).ok, false, a.name);
     });
 
     it('demonstration: a session advisory lock survives the ROLLBACK on a pooled connection', async () => {
@@ -215,6 +219,43 @@ describe('defence layers on a superuser connection', () => {
         await one.onApplicationShutdown();
       }
     });
+  });
+
+  it('(8) guard bypassed: sessions lex with standard_conforming_strings on, whatever the database default', async () => {
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      // A plain session takes the database default (off): the text hides a second column.
+      assert.equal((await raw.query('SHOW standard_conforming_strings')).rows[0].standard_conforming_strings, 'off');
+      const unpinned = await raw.query({ text: BACKSLASH_QUOTE_SQL, rowMode: 'array' }).catch((err: PgError) => err);
+      assert.ok(unpinned instanceof Error || unpinned.fields.length === 2, 'with the setting off the database sees a pg_read_file column');
+    } finally {
+      await raw.end();
+    }
+    const r = await db.query({ sql: BACKSLASH_QUOTE_SQL, maxRows: 1 });
+    assert.equal(r.columns.length, 1);
+    assert.deepEqual(r.rows, [['a\\ , pg_read_file($$/etc/hostname$$) AS p -- ']]);
+    const s = await db.query({ sql: "SELECT current_setting('standard_conforming_strings'), current_setting('search_path')", maxRows: 1 });
+    assert.deepEqual(s.rows, [['on', 'pg_catalog, public']]);
+  });
+
+  it('(9) the byte cap stops reading: a huge result ends early, truncated by bytes, and the pool recovers', async () => {
+    const one = openDb(url, 1);
+    try {
+      const big = await one.query({ sql: "SELECT repeat('x', 5000000) FROM generate_series(1, 40)", maxRows: 100, maxBytes: 1_000_000 });
+      assert.equal(big.truncated, true);
+      assert.equal(big.truncatedBy, 'bytes');
+      assert.equal(big.rows.length, 0);
+      const some = await one.query({ sql: "SELECT repeat('y', 1000) FROM generate_series(1, 5000)", maxRows: 10_000, maxBytes: 100_000 });
+      assert.equal(some.truncatedBy, 'bytes');
+      assert.ok(some.rows.length > 50 && some.rows.length < 100, `${some.rows.length} rows of ~1 kB under a 100 kB cap`);
+      const rows = await one.query({ sql: 'SELECT g FROM generate_series(1, 50) g', maxRows: 10, maxBytes: 100_000 });
+      assert.equal(rows.truncatedBy, 'rows');
+      assert.equal(rows.rows.length, 10);
+      assert.deepEqual((await one.query({ sql: 'SELECT 1', maxRows: 1 })).rows, [[1]]);
+    } finally {
+      await one.onApplicationShutdown();
+    }
   });
 
   it('(7) every other attack, sent unguarded through DbService, leaves the database untouched', async (t) => {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SqlGuardService } from '#sql-guard';
+import { SqlGuardService, type GuardPolicy } from '#sql-guard';
+import { GuardPolicyService } from '../apps/analytics-mcp/src/guard-policy/guard-policy.service.js';
+import { BACKSLASH_QUOTE_SQL, installAttackSurface } from './support/guard-policy.js';
 import { ATTACKS, LEGIT } from './fixtures/sql-corpus.js';
 import { call, startTestDatabase, startTestServer, textOf, type TestServer } from './support/stack.js';
 import { dbState, FILES_ATTACKS_WOULD_CREATE } from './support/db-state.js';
@@ -33,6 +35,7 @@ describe('every corpus attack over MCP, on a superuser DSN', () => {
   let server: TestServer;
   let client: Client;
   let guard: SqlGuardService;
+  let policy: GuardPolicy;
   let su: pg.Client;
   let bystander: pg.Client;
   let bystanderPid: number;
@@ -42,11 +45,13 @@ describe('every corpus attack over MCP, on a superuser DSN', () => {
 
   before(async () => {
     db = await startTestDatabase();
-    server = await startTestServer(db.superuserUrl);
-    client = await server.connect();
-    guard = server.app.get(SqlGuardService, { strict: false });
     su = new pg.Client({ connectionString: db.superuserUrl });
     await su.connect();
+    await installAttackSurface(su);
+    server = await startTestServer(db.superuserUrl, { MCP_ALLOW_PRIVILEGED_ROLE: 'true' });
+    client = await server.connect();
+    guard = server.app.get(SqlGuardService, { strict: false });
+    policy = await server.app.get(GuardPolicyService, { strict: false }).current();
     bystander = new pg.Client({ connectionString: db.superuserUrl });
     await bystander.connect();
     bystander.on('notification', (n) => notifications.push(`${n.channel}:${n.payload}`));
@@ -95,7 +100,7 @@ describe('every corpus attack over MCP, on a superuser DSN', () => {
         const text = textOf(res);
         assert.equal(res.isError, true, `${a.name} was not refused over MCP: ${text.slice(0, 300)}`);
         assert.ok(text.includes(a.expect), `${a.name}: refusal "${text}" lacks "${a.expect}"`);
-        const direct = guard.check(a.sql);
+        const direct = guard.check(a.sql, policy);
         const reason = direct.ok ? '(the guard allows it)' : direct.reason;
         assert.equal(text, reason, `${a.name}: over MCP "${text}" differs from the guard's own "${reason}"`);
       });
@@ -128,6 +133,40 @@ describe('every corpus attack over MCP, on a superuser DSN', () => {
         assert.ok(Array.isArray(out.rows) && out.columns.length > 0, `${l.name}: no result shape`);
       });
     }
+  });
+
+  it('a backslash before a quote is one string to the guard and to the database (database default off)', async () => {
+    const res = await query(BACKSLASH_QUOTE_SQL);
+    assert.equal(res.isError, undefined, textOf(res));
+    const out = res.structuredContent as QueryResult;
+    assert.equal(out.columns.length, 1, 'the database saw a second column: the sessions are not pinned');
+    assert.deepEqual(out.rows, [['a\\ , pg_read_file($$/etc/hostname$$) AS p -- ']]);
+  });
+
+  it('a function created after the server read the catalogue is refused until it is allowed', async () => {
+    await su.query("CREATE FUNCTION public.wipe_tickets() RETURNS int LANGUAGE sql AS 'SELECT 1'");
+    try {
+      const res = await query('SELECT public.wipe_tickets()');
+      assert.equal(res.isError, true);
+      assert.match(textOf(res), /wipe_tickets is not on the server's allow-list/);
+      await server.app.get(GuardPolicyService, { strict: false }).refresh();
+      const again = await query('SELECT public.wipe_tickets()');
+      assert.match(textOf(again), /wipe_tickets is not allowed \(it is a user-defined function; add public\.wipe_tickets to MCP_ALLOWED_FUNCTIONS/);
+    } finally {
+      await su.query('DROP FUNCTION public.wipe_tickets()');
+      await server.app.get(GuardPolicyService, { strict: false }).refresh();
+    }
+  });
+
+  it('a huge result is cut at the byte cap, with the reason, and the server stays responsive', async () => {
+    const res = await query("SELECT repeat('x', 5000000) FROM generate_series(1, 40)");
+    assert.equal(res.isError, undefined, textOf(res));
+    const out = res.structuredContent as QueryResult & { truncated_reason?: string };
+    assert.equal(out.truncated, true);
+    assert.equal(out.truncated_reason, 'bytes');
+    assert.ok(textOf(res).length < server.config.maxResultBytes);
+    const live = await fetch(`${server.baseUrl}/health/live`);
+    assert.equal(live.status, 200);
   });
 
   it('and the legitimate queries left the database as it was too', async () => {

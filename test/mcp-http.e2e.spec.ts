@@ -204,6 +204,62 @@ describe('MCP over Streamable HTTP on a real PostgreSQL', () => {
     }
   });
 
+  describe('bounded work per POST', () => {
+    const rpc = (url: string, body: unknown, token: string = TOKENS.alice) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    const callQuery = (id: number, sql: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'query', arguments: { sql } } });
+
+    it('refuses a batch over MCP_MAX_BATCH and SQL over MCP_MAX_REQUEST_SQL_BYTES, with JSON-RPC bodies', async () => {
+      const tooMany = await rpc(server.mcpUrl, Array.from({ length: 17 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' })));
+      assert.equal(tooMany.status, 400);
+      assert.match(((await tooMany.json()) as { error: { message: string } }).error.message, /a batch holds 1 to 16 messages \(MCP_MAX_BATCH\)/);
+      const sql = `SELECT 1 -- ${'x'.repeat(90_000)}`;
+      const tooMuchSql = await rpc(server.mcpUrl, [1, 2, 3].map((i) => callQuery(i, sql)));
+      assert.equal(tooMuchSql.status, 413);
+      assert.match(((await tooMuchSql.json()) as { error: { message: string } }).error.message, /at most 262144 bytes per request are accepted \(MCP_MAX_REQUEST_SQL_BYTES\)/);
+      const fine = await rpc(server.mcpUrl, [1, 2].map((i) => callQuery(i, sql)));
+      assert.equal(fine.status, 200);
+      const replies = (await fine.json()) as { result: { structuredContent: { rows: unknown[][] } } }[];
+      assert.deepEqual(replies.map((r) => r.result.structuredContent.rows), [[[1]], [[1]]]);
+    });
+
+    it('long statements are parsed off the event loop: liveness answers while they are checked', async (t) => {
+      const sql = `SELECT ${Array.from({ length: 2_500 }, (_, i) => `coalesce(${i}, 0)`).join(' + ')} AS total`;
+      const batches = Array.from({ length: 4 }, (_, b) => rpc(server.mcpUrl, [1, 2, 3].map((i) => callQuery(b * 10 + i, sql))));
+      const probes: number[] = [];
+      const probing = (async () => {
+        for (let i = 0; i < 20; i++) {
+          const t0 = performance.now();
+          assert.equal((await fetch(`${server.baseUrl}/health/live`)).status, 200);
+          probes.push(performance.now() - t0);
+        }
+      })();
+      for (const res of await Promise.all(batches)) assert.equal(res.status, 200);
+      await probing;
+      probes.sort((a, b) => a - b);
+      // Diagnostic only: timing assertions are flaky on a loaded machine; the bench measures it.
+      t.diagnostic(`/health/live during guard work: p50 ${probes[10]!.toFixed(1)} ms, max ${probes[19]!.toFixed(1)} ms`);
+    });
+
+    it('the rate limit counts every tools/call in a batch, not the POST', async () => {
+      const limited = await startTestServer(db.databaseUrl, { MCP_RATE_LIMIT_PER_MIN: '3' });
+      try {
+        const batch = await rpc(limited.mcpUrl, [1, 2, 3, 4].map((i) => callQuery(i, 'SELECT 1')));
+        assert.equal(batch.status, 429);
+        assert.ok(Number(batch.headers.get('retry-after')) >= 1);
+        assert.match(((await batch.json()) as { error: { message: string } }).error.message, /at most 3 tool calls per minute per caller/);
+        assert.equal((await rpc(limited.mcpUrl, callQuery(9, 'SELECT 1'))).status, 429, 'the batch used up the minute');
+        assert.equal((await rpc(limited.mcpUrl, [1, 2, 3].map((i) => callQuery(i, 'SELECT 1')), TOKENS.bob)).status, 200);
+      } finally {
+        await limited.close();
+      }
+    });
+  });
+
   it('reports readiness with the database and liveness without it', async () => {
     const ready = await fetch(`${server.baseUrl}/health/ready`);
     assert.equal(ready.status, 200);

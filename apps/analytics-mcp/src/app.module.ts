@@ -9,6 +9,7 @@ import { ConfigModule } from './config/config.module.js';
 import { ConnectionLimitCheck } from './connection-limit.check.js';
 import { HealthModule } from './health/health.module.js';
 import { McpModule } from './mcp/mcp.module.js';
+import { MCP_THROTTLER } from './mcp/mcp.constants.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -49,7 +50,7 @@ export class AppModule {
           ],
         }),
         ThrottlerModule.forRoot({
-          throttlers: [{ name: 'mcp', ttl: 60_000, limit: config.rateLimitPerMinute || Number.MAX_SAFE_INTEGER }],
+          throttlers: [{ name: MCP_THROTTLER, ttl: 60_000, limit: config.rateLimitPerMinute || Number.MAX_SAFE_INTEGER }],
           skipIf: () => config.rateLimitPerMinute === 0,
         }),
         DbModule.forRootAsync({
@@ -61,6 +62,7 @@ export class AppModule {
             statementTimeoutMs: config.statementTimeoutMs,
             connectTimeoutMs: config.connectTimeoutMs,
             applicationName: 'analytics-mcp',
+            searchPath: config.searchPath,
           }),
         }),
         AuthModule.forRoot({ tokens: config.authTokens }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_ALLOWED_EXTENSIONS, NEVER_EXTENSIONS } from '#sql-guard';
 
 export interface AuthToken {
   /** The analyst or client the token belongs to; every query is logged under it. */
@@ -27,6 +28,21 @@ export interface AppConfig {
   /** Requests per minute per caller on /mcp; 0 turns the limit off. */
   rateLimitPerMinute: number;
   shutdownGraceMs: number;
+  /** Schemas for unqualified names, pinned on every transaction and used by the guard. */
+  searchPath: string[];
+  /** Extensions whose functions callers may use (vetted lists apply). */
+  allowedExtensions: string[];
+  /** `schema.name` of site-specific functions callers may use. */
+  allowedFunctions: string[];
+  allowActivityViews: boolean;
+  /** How often the guard's allow-list is rebuilt from the catalogue. */
+  catalogRefreshMs: number;
+  /** Cap on a tool result's encoded size, in bytes. */
+  maxResultBytes: number;
+  /** JSON-RPC messages per POST. */
+  maxBatch: number;
+  /** SQL text per POST, summed over its tools/call messages, in bytes. */
+  maxRequestSqlBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -50,6 +66,14 @@ const list = z
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 const IDENT = /^[a-z_][a-z0-9_$]*$/;
+const QUALIFIED_FUNCTION = /^[a-z_][a-z0-9_$]*\.[a-z_][a-z0-9_$]*$/;
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }))
+  .transform((s) => s === 'true' || s === '1' || s === 'yes');
 const CALLER = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,47}$/;
 
 const tokens = z.string().transform((s, ctx) => {
@@ -98,6 +122,26 @@ const envSchema = z.object({
   MCP_ALLOWED_HOSTS: list.optional(),
   MCP_RATE_LIMIT_PER_MIN: int(0, 1_000_000).default(600),
   MCP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(0),
+  MCP_SEARCH_PATH: list
+    .default(['pg_catalog', 'public'])
+    .refine((l) => l.length > 0, 'must name at least one schema')
+    .refine((l) => l.every((s) => IDENT.test(s)), 'schema names must be lower-case SQL identifiers'),
+  MCP_ALLOWED_EXTENSIONS: list
+    .default([...DEFAULT_ALLOWED_EXTENSIONS])
+    .superRefine((l, ctx) => {
+      for (const e of l) {
+        if (NEVER_EXTENSIONS[e]) ctx.addIssue({ code: 'custom', message: `extension ${e} can never be allowed: ${NEVER_EXTENSIONS[e]}` });
+        else if (!/^[a-z0-9_-]+$/.test(e)) ctx.addIssue({ code: 'custom', message: `"${e}" is not an extension name` });
+      }
+    }),
+  MCP_ALLOWED_FUNCTIONS: list
+    .default([])
+    .refine((l) => l.every((f) => QUALIFIED_FUNCTION.test(f)), 'entries must be schema.function (lower-case SQL identifiers)'),
+  MCP_ALLOW_ACTIVITY_VIEWS: bool.default(false),
+  MCP_CATALOG_REFRESH_MS: int(1_000, 86_400_000).default(300_000),
+  MCP_MAX_RESULT_BYTES: int(65_536, 1_073_741_824).default(8 * 1024 * 1024),
+  MCP_MAX_BATCH: int(1, 1_000).default(16),
+  MCP_MAX_REQUEST_SQL_BYTES: int(1_024, 16 * 1024 * 1024).default(256 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -140,6 +184,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowedHosts,
     rateLimitPerMinute: e.MCP_RATE_LIMIT_PER_MIN,
     shutdownGraceMs: e.MCP_SHUTDOWN_GRACE_MS,
+    searchPath: e.MCP_SEARCH_PATH,
+    allowedExtensions: e.MCP_ALLOWED_EXTENSIONS,
+    allowedFunctions: e.MCP_ALLOWED_FUNCTIONS,
+    allowActivityViews: e.MCP_ALLOW_ACTIVITY_VIEWS,
+    catalogRefreshMs: e.MCP_CATALOG_REFRESH_MS,
+    maxResultBytes: e.MCP_MAX_RESULT_BYTES,
+    maxBatch: e.MCP_MAX_BATCH,
+    maxRequestSqlBytes: e.MCP_MAX_REQUEST_SQL_BYTES,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -7,6 +7,8 @@ import { Test } from '@nestjs/testing';
 import { z } from 'zod';
 import { McpTool } from './mcp-tool.decorator.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { loadConfig } from '../config/app-config.js';
 import { ToolError, type ToolCallContext } from './mcp-tool.types.js';
 
 @Injectable()
@@ -27,8 +29,28 @@ class ClashingTools {
   }
 }
 
+const CONFIG = loadConfig({ DATABASE_URL: 'postgresql://u@localhost/db', MCP_AUTH_TOKENS: 'a:0123456789abcdef', MCP_MAX_RESULT_BYTES: '65536' });
+
+@Injectable()
+class BigTools {
+  // Quotes double when the JSON is embedded again as the text block.
+  @McpTool({ name: 'table', description: 'A wide table.', input: z.object({}) })
+  async table() {
+    const rows = Array.from({ length: 400 }, (_, i) => [i, '"'.repeat(100)]);
+    return { structured: { row_count: rows.length, truncated: false, columns: [{ name: 'i' }, { name: 'q' }], rows } };
+  }
+
+  @McpTool({ name: 'blob', description: 'One huge value.', input: z.object({}) })
+  async blob() {
+    return { structured: { value: 'x'.repeat(100_000) } };
+  }
+}
+
 async function registryWith(...providers: (new (...a: never[]) => unknown)[]) {
-  const moduleRef = await Test.createTestingModule({ imports: [DiscoveryModule], providers: [McpToolRegistry, ...providers] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [DiscoveryModule],
+    providers: [McpToolRegistry, { provide: APP_CONFIG, useValue: CONFIG }, ...providers],
+  }).compile();
   moduleRef.useLogger(false);
   await moduleRef.init();
   return moduleRef.get(McpToolRegistry);
@@ -62,5 +84,20 @@ describe('McpToolRegistry', () => {
     const boom = await registry.call('echo', { word: 'boom' }, ctx);
     assert.equal(boom.isError, true);
     assert.equal(text(boom), 'internal error in echo; the failure was logged');
+  });
+
+  it('keeps the whole response within MCP_MAX_RESULT_BYTES, dropping rows and saying so', async () => {
+    const registry = await registryWith(BigTools);
+    const r = await registry.call('table', {}, { caller: 'alice' });
+    const out = r.structuredContent as { row_count: number; truncated: boolean; truncated_reason?: string; rows: unknown[] };
+    assert.equal(r.isError, undefined);
+    assert.equal(out.truncated, true);
+    assert.equal(out.truncated_reason, 'bytes');
+    assert.ok(out.row_count > 0 && out.row_count < 400 && out.rows.length === out.row_count, `${out.row_count} rows`);
+    const body = Buffer.byteLength(JSON.stringify({ jsonrpc: '2.0', id: 1, result: r }));
+    assert.ok(body <= CONFIG.maxResultBytes, `response is ${body} bytes, the cap ${CONFIG.maxResultBytes}`);
+    const blob = await registry.call('blob', {}, { caller: 'alice' });
+    assert.equal(blob.isError, true);
+    assert.match(blob.content[0]!.type === 'text' ? blob.content[0]!.text : '', /larger than the server's result cap \(65536 bytes, MCP_MAX_RESULT_BYTES\)/);
   });
 });

@@ -1,8 +1,11 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { APP_CONFIG } from '../config/config.constants.js';
+import type { AppConfig } from '../config/app-config.js';
 import { MCP_TOOL_METADATA } from './mcp.constants.js';
+import { responseFits } from './result-size.js';
 import type { McpToolOptions, ToolCallContext, ToolOutcome } from './mcp-tool.types.js';
 import { describeToolError, errorResult } from './tool-errors.js';
 
@@ -26,6 +29,7 @@ export class McpToolRegistry implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -64,6 +68,28 @@ export class McpToolRegistry implements OnModuleInit {
     });
   }
 
+  /**
+   * The result as structuredContent plus the same JSON as text, within
+   * MCP_MAX_RESULT_BYTES. Tools read at most a share of the cap from the database;
+   * when escaping still pushes a table result over, rows are dropped from the end
+   * and it says so (truncated_reason "bytes").
+   */
+  private bounded(name: string, structured: Record<string, unknown>): CallToolResult {
+    const cap = this.config.maxResultBytes;
+    let text = JSON.stringify(structured);
+    const rows = structured.rows;
+    for (let attempt = 0; !responseFits(text, cap); attempt++) {
+      if (!Array.isArray(rows) || rows.length === 0 || attempt > 20) {
+        return errorResult(`the result of ${name} is larger than the server's result cap (${cap} bytes, MCP_MAX_RESULT_BYTES); ask for less`);
+      }
+      const keep = Math.floor(rows.length * Math.min(0.9, cap / (3 * Buffer.byteLength(text))));
+      rows.length = keep;
+      structured = { ...structured, row_count: keep, truncated: true, truncated_reason: 'bytes' };
+      text = JSON.stringify(structured);
+    }
+    return { content: [{ type: 'text', text }], structuredContent: structured };
+  }
+
   list(): Tool[] {
     return this.definitions;
   }
@@ -80,7 +106,7 @@ export class McpToolRegistry implements OnModuleInit {
     }
     try {
       const { structured } = await tool.invoke(parsed.data, ctx);
-      return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+      return this.bounded(name, structured);
     } catch (err) {
       const message = describeToolError(err);
       if (message === null) {

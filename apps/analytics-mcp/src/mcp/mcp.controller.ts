@@ -1,11 +1,15 @@
-import { Controller, Delete, Get, HttpCode, Logger, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Logger, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ThrottlerStorage } from '@nestjs/throttler';
 import { AuthGuard, type AuthenticatedRequest } from '#auth';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
-import { CallerThrottlerGuard } from './caller-throttler.guard.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import type { AppConfig } from '../config/app-config.js';
+import { CallerThrottlerGuard, callerTracker, throttlerKey } from './caller-throttler.guard.js';
+import { MCP_THROTTLER } from './mcp.constants.js';
 import { JsonExchangeTransport } from './json-exchange.transport.js';
 import { serializeJsonRpc } from './json-rpc.serializer.js';
-import { readJsonRpcBody } from './mcp-http-body.js';
+import { MAX_BODY_BYTES, readJsonRpcBody, type BodyLimits } from './mcp-http-body.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 
 const METHOD_NOT_ALLOWED = {
@@ -22,6 +26,8 @@ function sendJson(res: Response, status: number, payload: unknown, parts = [JSON
   res.end(parts[parts.length - 1]);
 }
 
+const RATE_WINDOW_MS = 60_000;
+
 const rpcError = (res: Response, status: number, code: number, message: string) =>
   sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
 
@@ -33,8 +39,15 @@ const rpcError = (res: Response, status: number, code: number, message: string) 
 @UseGuards(AuthGuard, CallerThrottlerGuard)
 export class McpController {
   private readonly logger = new Logger('McpHttp');
+  private readonly limits: BodyLimits;
 
-  constructor(private readonly servers: McpServerFactory) {}
+  constructor(
+    private readonly servers: McpServerFactory,
+    @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.limits = { maxBodyBytes: MAX_BODY_BYTES, maxBatch: config.maxBatch, maxSqlBytes: config.maxRequestSqlBytes };
+  }
 
   @Post()
   async handle(@Req() req: Request & AuthenticatedRequest, @Res() res: Response): Promise<void> {
@@ -49,8 +62,10 @@ export class McpController {
     if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
       return rpcError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
     }
-    const body = await readJsonRpcBody(req);
+    const body = await readJsonRpcBody(req, this.limits);
     if (!body.ok) return rpcError(res, body.status, body.code, body.message);
+    // The guard charged this POST once; every further tools/call in a batch counts too.
+    if (body.toolCalls > 1 && !(await this.chargeExtraCalls(req, body.toolCalls - 1, res))) return;
     const hasRequests = body.messages.some((m) => 'method' in m && 'id' in m);
 
     const caller = req.caller ?? 'anonymous';
@@ -76,6 +91,22 @@ export class McpController {
       res.off('close', aborted);
       await server.close().catch(() => undefined);
     }
+  }
+
+  private async chargeExtraCalls(req: Request & AuthenticatedRequest, calls: number, res: Response): Promise<boolean> {
+    const limit = this.config.rateLimitPerMinute;
+    if (limit === 0) return true;
+    const key = throttlerKey(MCP_THROTTLER, callerTracker(req));
+    for (let i = 0; i < calls; i++) {
+      const rec = await this.throttlerStorage.increment(key, RATE_WINDOW_MS, limit, RATE_WINDOW_MS, MCP_THROTTLER);
+      if (rec.isBlocked || rec.totalHits > limit) {
+        const retryAfter = Math.max(1, rec.timeToBlockExpire || rec.timeToExpire);
+        res.setHeader('Retry-After', String(retryAfter));
+        rpcError(res, 429, -32000, `Too Many Requests: at most ${limit} tool calls per minute per caller (MCP_RATE_LIMIT_PER_MIN); this batch holds ${calls + 1}; retry in ${retryAfter} s`);
+        return false;
+      }
+    }
+    return true;
   }
 
   @Get()

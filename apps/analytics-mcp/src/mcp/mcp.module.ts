@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { SqlGuardModule } from '#sql-guard';
+import { GuardPolicyModule } from '../guard-policy/guard-policy.module.js';
 import { HostCheckMiddleware } from './host-check.middleware.js';
 import { McpController } from './mcp.controller.js';
 import { McpServerFactory } from './mcp-server.factory.js';
@@ -9,7 +10,7 @@ import { CatalogTools } from './tools/catalog.tools.js';
 import { QueryTool } from './tools/query.tool.js';
 
 @Module({
-  imports: [DiscoveryModule, SqlGuardModule],
+  imports: [DiscoveryModule, SqlGuardModule, GuardPolicyModule],
   controllers: [McpController],
   providers: [McpToolRegistry, McpServerFactory, QueryTool, CatalogTools],
   exports: [McpToolRegistry, McpServerFactory],

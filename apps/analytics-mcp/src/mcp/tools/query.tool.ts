@@ -4,6 +4,8 @@ import { SqlGuardService } from '#sql-guard';
 import { z } from 'zod';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import type { AppConfig } from '../../config/app-config.js';
+import { GuardPolicyService } from '../../guard-policy/guard-policy.service.js';
+import { rowBytesBudget } from '../result-size.js';
 import { McpTool } from '../mcp-tool.decorator.js';
 import { ToolError, type ToolCallContext, type ToolOutcome } from '../mcp-tool.types.js';
 
@@ -20,6 +22,9 @@ const QueryInput = z.object({
     .describe('How many rows to return. Defaults to the server default and is capped at the server ceiling (see instructions).'),
 });
 
+const BYTES_NOTE =
+  'rows stopped at the result size cap; select fewer or shorter columns (e.g. left(col, 200)), filter, or aggregate';
+
 @Injectable()
 export class QueryTool {
   private readonly logger = new Logger('query');
@@ -27,31 +32,40 @@ export class QueryTool {
   constructor(
     private readonly db: DbService,
     private readonly guard: SqlGuardService,
+    private readonly policies: GuardPolicyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @McpTool({
     name: 'query',
     description:
-      'Run one read-only SQL statement against the fleet database and get {row_count, truncated, columns:[{name,type}], rows} with rows as arrays in column order. The statement runs in a read-only transaction that is always rolled back, with a time limit; only SELECT/WITH/VALUES/TABLE is accepted. Rows stop at max_rows: "truncated": true means there were more, so aggregate or filter instead of raising max_rows.',
+      'Run one read-only SQL statement against the fleet database and get {row_count, truncated, columns:[{name,type}], rows} with rows as arrays in column order. The statement runs in a read-only transaction that is always rolled back, with a time limit; only SELECT/WITH/VALUES/TABLE is accepted. Rows stop at max_rows or at the result size cap: "truncated": true (with "truncated_reason": "rows" or "bytes") means there were more, so aggregate or filter instead of raising max_rows.',
     input: QueryInput,
     annotations: { title: 'Read-only SQL query', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   })
   async query(args: z.infer<typeof QueryInput>, ctx: ToolCallContext): Promise<ToolOutcome> {
     const started = performance.now();
-    const verdict = this.guard.check(args.sql);
+    const policy = await Promise.resolve(this.policies.current()).catch((err: Error) => {
+      throw new ToolError(err.message);
+    });
+    const verdict = await this.guard.checkAsync(args.sql, policy);
     if (!verdict.ok) {
       this.logger.log({ caller: ctx.caller, refused: verdict.reason, sql: args.sql.slice(0, 500) }, 'query refused');
       throw new ToolError(verdict.reason);
     }
     const maxRows = Math.min(args.max_rows ?? this.config.defaultRows, this.config.maxRows);
-    const result = await this.db.query({ sql: args.sql, maxRows, caller: ctx.caller });
+    const result = await this.db.query({
+      sql: args.sql,
+      maxRows,
+      maxBytes: rowBytesBudget(this.config.maxResultBytes),
+      caller: ctx.caller,
+    });
     const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
     this.logger.log(
       {
         caller: ctx.caller,
         rows: result.rows.length,
-        truncated: result.truncated,
+        truncated: result.truncatedBy ?? false,
         ms: Math.round(performance.now() - started),
         sql: args.sql.slice(0, 500),
       },
@@ -61,6 +75,8 @@ export class QueryTool {
       structured: {
         row_count: result.rows.length,
         truncated: result.truncated,
+        ...(result.truncatedBy ? { truncated_reason: result.truncatedBy } : {}),
+        ...(result.truncatedBy === 'bytes' ? { note: BYTES_NOTE } : {}),
         columns: result.columns.map((c, i) => ({ name: c.name, type: types[i] })),
         rows: result.rows,
       },

@@ -1,0 +1,25 @@
+/**
+ * Result size accounting. A tool result carries its JSON twice: as
+ * structuredContent (for programs) and as a text block (for models that read only
+ * text; the spec asks for both). MCP_MAX_RESULT_BYTES bounds the whole response,
+ * so the rows may take a little under half of it.
+ */
+const ROW_SHARE = 0.4;
+const ENVELOPE_BYTES = 512;
+
+/** Wire bytes of rows the database layer may read for one result. */
+export function rowBytesBudget(maxResultBytes: number): number {
+  return Math.floor(maxResultBytes * ROW_SHARE);
+}
+
+/**
+ * Bytes of a response carrying `text` as structuredContent and again as a JSON
+ * string. Exact where it matters: the escaped copy is measured only when the
+ * cheap bound (escaping at most doubles a JSON text) does not already fit.
+ */
+export function responseFits(text: string, maxResultBytes: number): boolean {
+  const bytes = Buffer.byteLength(text);
+  if (3 * bytes + ENVELOPE_BYTES <= maxResultBytes) return true;
+  if (2 * bytes + ENVELOPE_BYTES > maxResultBytes) return false;
+  return bytes + Buffer.byteLength(JSON.stringify(text)) + ENVELOPE_BYTES <= maxResultBytes;
+}
