@@ -1,4 +1,4 @@
-import { DbUnavailableError, ServerBusyError } from '#db';
+import { DbUnavailableError, ServerBusyError, UnsafeSessionError } from '#db';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ToolError } from './mcp-tool.types.js';
 
@@ -22,7 +22,7 @@ export function errorResult(message: string): CallToolResult {
  * for unexpected errors, which the caller logs and reports generically.
  */
 export function describeToolError(err: unknown): string | null {
-  if (err instanceof ToolError || err instanceof ServerBusyError || err instanceof DbUnavailableError) {
+  if (err instanceof ToolError || err instanceof ServerBusyError || err instanceof DbUnavailableError || err instanceof UnsafeSessionError) {
     return err.message;
   }
   if (isPgError(err)) {
