@@ -110,6 +110,7 @@ async function main() {
   await admin.connect();
   const positions = Number((await admin.query('SELECT count(*) FROM tracksolid.position_history')).rows[0].count);
   const probe = (await admin.query(`SELECT device_id, recorded_at::text AS t FROM tracksolid.position_history WHERE device_id = 42 ORDER BY recorded_at DESC OFFSET 100 LIMIT 1`)).rows[0];
+  const guardPolicy = await policyFromDatabase(admin);
   await admin.end();
 
   const workloads: Workload[] = [
@@ -226,7 +227,7 @@ async function main() {
   const httpMem = await memoryOf(http.pid);
   const stdioMem = stdioTarget.pid ? await memoryOf(stdioTarget.pid) : undefined;
 
-  const guard = await benchGuard(await policyFromDatabase(admin));
+  const guard = await benchGuard(guardPolicy);
 
   for (const t of [...targets, floorTarget]) await t.close();
   await http.stop();
