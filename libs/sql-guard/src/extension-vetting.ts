@@ -82,7 +82,8 @@ export const SAFE_VOLATILE_BUILTINS: readonly string[] = [
   'random', 'random_normal', 'clock_timestamp', 'timeofday', 'gen_random_uuid', 'uuidv4', 'uuidv7',
   'currval', 'lastval', 'pg_current_xact_id', 'txid_current',
   'pg_relation_size', 'pg_table_size', 'pg_indexes_size', 'pg_total_relation_size', 'pg_database_size',
-  'pg_tablespace_size', 'pg_column_size',
+  'pg_tablespace_size', 'pg_column_size', 'pg_partition_tree', 'pg_partition_ancestors', 'pg_sequence_last_value',
+  'pg_blocking_pids', 'array_shuffle', 'array_sample',
   // TABLESAMPLE methods are functions too.
   'bernoulli', 'system',
 ];

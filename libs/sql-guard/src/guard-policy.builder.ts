@@ -110,20 +110,27 @@ export function buildGuardPolicy(catalogue: GuardCatalogue, options: GuardPolicy
     columnNotation.set(`${f.schema}.${f.name}`, reason);
     if (onPath.has(f.schema)) columnNotation.set(f.name, reason);
   }
+  // Operators dispatch on operand types, so an installed extension's operators only
+  // ever run on its own types' values: they are judged by their function's safety
+  // (never-allowed extension, VOLATILE, deny family), not by MCP_ALLOWED_EXTENSIONS,
+  // or citext's or PostGIS's `=` would refuse `=` everywhere.
+  const byOid = new Map(catalogue.functions.map((f) => [f.oid, f]));
   const operators = resolve(
     catalogue.operators
       .filter((o) => o.functionOid !== 0)
       .map((o) => {
+        const fn = byOid.get(o.functionOid);
         const fnReason = reasonByOid.get(o.functionOid);
-        const reason =
-          fnReason === undefined ? 'its implementing function is unknown' : fnReason === null ? null : `it runs a function that is not allowed (${fnReason})`;
+        let reason: string | null;
+        if (!fn || fnReason === undefined) reason = 'its implementing function is unknown';
+        else if (fnReason === null || isHarmlessExtensionMember(fn)) reason = null;
+        else reason = `it runs ${fn.schema}.${fn.name}, which is not allowed (${fnReason})`;
         return { schema: o.schema, name: o.name, reason };
       }),
     onPath,
   );
 
   const deniedTypes = new Map<string, string>();
-  const byOid = new Map(catalogue.functions.map((f) => [f.oid, f]));
   for (const t of catalogue.types) {
     for (const oid of t.functionOids) {
       const fn = byOid.get(oid);
@@ -131,8 +138,7 @@ export function buildGuardPolicy(catalogue: GuardCatalogue, options: GuardPolicy
       // Cast functions of an ordinary extension only run on values of its own types,
       // which a statement can only get from a table column; user-defined functions
       // and never-allowed extensions are refused wherever they hide.
-      if (!fn || reason === null || reason === undefined) continue;
-      if (fn.extension && !NEVER_EXTENSIONS[fn.extension] && !BUILTIN_SCHEMAS.has(fn.schema)) continue;
+      if (!fn || reason === null || reason === undefined || isHarmlessExtensionMember(fn)) continue;
       const why = `casting to ${t.schema}.${t.name} runs ${fn.schema}.${fn.name}, which is not allowed (${reason})`;
       deniedTypes.set(`${t.schema}.${t.name}`, why);
       if (onPath.has(t.schema)) deniedTypes.set(t.name, why);
@@ -190,6 +196,16 @@ function resolve(
     else out.set(name, schemas.size > 1 ? `it can resolve to ${denial[0]}: ${denial[1]}` : denial[1]);
   }
   return out;
+}
+
+/**
+ * A member of an installed, not never-allowed extension that is not VOLATILE and
+ * in no deny family: safe to run where only a value of its extension's types can
+ * reach it (operators and casts), even if the extension's functions may not be
+ * called by name.
+ */
+function isHarmlessExtensionMember(f: CatalogueFunction): boolean {
+  return !!f.extension && !NEVER_EXTENSIONS[f.extension] && f.volatility !== 'v' && !findDenyFamily(f.name);
 }
 
 /** pg_catalog is searched first unless the path names it somewhere else. */

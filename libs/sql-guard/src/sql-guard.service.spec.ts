@@ -56,6 +56,8 @@ CATALOGUE.operators.push(
   { schema: 'pg_catalog', name: '<', functionOid: byName('int4lt') },
   { schema: 'public', name: '%', functionOid: byName('similarity', 'public') },
   { schema: 'public', name: '===', functionOid: byName('my_report', 'public') },
+  { schema: 'public', name: '<~>', functionOid: byName('levenshtein', 'public') },
+  { schema: 'public', name: '<?>', functionOid: byName('xpath_table', 'public') },
 );
 CATALOGUE.types.push({ schema: 'public', name: 'sneaky', functionOids: [byName('sneaky_in', 'public')] });
 
@@ -296,7 +298,10 @@ describe('SqlGuardService', () => {
 
     it('checks operators, TABLESAMPLE methods and casts through their functions', () => {
       allowed('SELECT 1 + 1 WHERE 1 BETWEEN 0 AND 2 ORDER BY 1 USING <');
-      assert.match(refused('SELECT 1 === 2'), /operator === is not allowed \(it runs a function that is not allowed/);
+      assert.match(refused('SELECT 1 === 2'), /operator === is not allowed \(it runs public\.my_report, which is not allowed \(it is a user-defined function/);
+      // An installed extension's operator runs only on its own types: judged by its function's safety.
+      allowed("SELECT 'a' <~> 'b'");
+      assert.match(refused("SELECT 'a' <?> 'b'"), /operator <\?> is not allowed \(it runs public\.xpath_table, which is not allowed \(it belongs to extension xml2/);
       assert.match(refused('SELECT 1 OPERATOR(public.===) 2'), /operator public\.=== is not allowed/);
       assert.match(refused('SELECT 1 #-# 2'), /operator #-# is not on the server's allow-list/);
       allowed('SELECT * FROM t TABLESAMPLE SYSTEM (1)');
