@@ -57,6 +57,7 @@ export class AppModule {
           useFactory: () => ({
             connectionString: databaseUrl,
             poolMax: config.poolMax,
+            callerMaxConcurrency: config.callerMaxConcurrency,
             queueMax: config.queueMax,
             queueTimeoutMs: config.queueTimeoutMs,
             statementTimeoutMs: config.statementTimeoutMs,

@@ -6,6 +6,12 @@ export interface DbModuleOptions {
   poolMax: number;
   /** Callers allowed to wait for a connection before "busy" is answered. */
   queueMax: number;
+  /**
+   * Tool calls one caller may run at once (1 … poolMax; default half the pool, at
+   * least 1). Its further calls wait behind other callers' and use only its share
+   * of the queue. Queries that name no caller are held only to the pool and queue.
+   */
+  callerMaxConcurrency?: number;
   queueTimeoutMs: number;
   statementTimeoutMs: number;
   /** Time allowed to open a connection before the database counts as unavailable. */

@@ -1,13 +1,30 @@
-/** Raised when every queue slot is taken or the wait for a connection ran out. */
+export type BusyReason = 'queue-full' | 'queue-timeout' | 'caller-queue-full' | 'caller-timeout';
+
+/**
+ * Raised when a call cannot get a database connection: every queue slot is taken, the
+ * wait ran out, or the caller already holds or awaits its fair share of connections.
+ */
 export class ServerBusyError extends Error {
   readonly code = 'SERVER_BUSY';
-  constructor(reason: 'queue-full' | 'queue-timeout', waitedMs?: number) {
-    super(
-      reason === 'queue-full'
-        ? 'server busy: too many queries are already waiting for a database connection; retry shortly'
-        : `server busy: no database connection became free within ${waitedMs} ms; retry shortly`,
-    );
+  constructor(
+    readonly reason: BusyReason,
+    detail: { waitedMs?: number; callerLimit?: number } = {},
+  ) {
+    super(busyMessage(reason, detail.waitedMs, detail.callerLimit));
     this.name = 'ServerBusyError';
+  }
+}
+
+function busyMessage(reason: BusyReason, waitedMs?: number, callerLimit?: number): string {
+  switch (reason) {
+    case 'queue-full':
+      return 'server busy: too many queries are already waiting for a database connection; retry shortly';
+    case 'queue-timeout':
+      return `server busy: no database connection became free within ${waitedMs} ms; retry shortly`;
+    case 'caller-queue-full':
+      return `server busy: too many of your queries are already running or waiting (at most ${callerLimit} run at once per caller); let some finish, then retry`;
+    case 'caller-timeout':
+      return `server busy: your other queries kept your share of database connections (${callerLimit} at once per caller) busy for ${waitedMs} ms; let them finish, then retry`;
   }
 }
 

@@ -5,7 +5,7 @@ import type { DbModuleOptions } from './db-options.interface.js';
 import { DbUnavailableError, UnsafeSessionError } from './db.errors.js';
 import { isDisconnectError } from './disconnect.js';
 import { ReadOnlyBatch, type ReadOnlyResult } from './read-only-batch.js';
-import { Semaphore } from './semaphore.js';
+import { FairSemaphore } from './fair-semaphore.js';
 import { sessionProblem, type ReportingClient } from './session-params.js';
 import { builtinTypeName } from './value-parsers.js';
 
@@ -34,7 +34,7 @@ export interface PingResult {
 @Injectable()
 export class DbService implements OnApplicationShutdown {
   private readonly logger = new Logger(DbService.name);
-  private readonly gate: Semaphore;
+  private readonly gate: FairSemaphore;
   private readonly appName: string;
   private readonly searchPath: string;
   private readonly typeNameCache = new Map<number, string>();
@@ -43,7 +43,12 @@ export class DbService implements OnApplicationShutdown {
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(DB_OPTIONS) private readonly options: DbModuleOptions,
   ) {
-    this.gate = new Semaphore(options.poolMax, options.queueMax, options.queueTimeoutMs);
+    this.gate = new FairSemaphore({
+      permits: options.poolMax,
+      perCaller: options.callerMaxConcurrency ?? Math.max(1, Math.floor(options.poolMax / 2)),
+      queueMax: options.queueMax,
+      timeoutMs: options.queueTimeoutMs,
+    });
     this.appName = options.applicationName ?? 'analytics-mcp';
     this.searchPath = (options.searchPath ?? ['pg_catalog', 'public']).join(', ');
   }
@@ -58,7 +63,7 @@ export class DbService implements OnApplicationShutdown {
   }
 
   async query(q: ReadOnlyQuery): Promise<ReadOnlyResult> {
-    const release = await this.gate.acquire();
+    const release = await this.gate.acquire(q.caller);
     try {
       let staleSkips = 0;
       let freshFailures = 0;

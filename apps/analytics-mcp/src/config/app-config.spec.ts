@@ -71,6 +71,17 @@ describe('loadConfig', () => {
     assert.match(problems({ ...prod, MCP_MAX_ROWS: '100', MCP_DEFAULT_ROWS: '500' })[0]!, /^MCP_DEFAULT_ROWS/);
   });
 
+  it('gives each caller half the pool by default and keeps MCP_CALLER_MAX_CONCURRENCY within MCP_POOL_MAX', () => {
+    assert.equal(loadConfig(prod).callerMaxConcurrency, 4);
+    assert.equal(loadConfig({ ...prod, MCP_POOL_MAX: '3' }).callerMaxConcurrency, 1);
+    assert.equal(loadConfig({ ...prod, MCP_POOL_MAX: '1' }).callerMaxConcurrency, 1);
+    assert.equal(loadConfig({ ...prod, MCP_POOL_MAX: '4', MCP_CALLER_MAX_CONCURRENCY: '4' }).callerMaxConcurrency, 4);
+    assert.deepEqual(problems({ ...prod, MCP_POOL_MAX: '4', MCP_CALLER_MAX_CONCURRENCY: '5' }), [
+      'MCP_CALLER_MAX_CONCURRENCY: 5 exceeds MCP_POOL_MAX (4)',
+    ]);
+    assert.match(problems({ ...prod, MCP_CALLER_MAX_CONCURRENCY: '0' })[0]!, /^MCP_CALLER_MAX_CONCURRENCY: must be at least 1/);
+  });
+
   it('parses lists', () => {
     const c = loadConfig({ ...prod, MCP_READABLE_SCHEMAS: ' reporting , fuel ', MCP_ALLOWED_HOSTS: 'MCP.example.com, localhost' });
     assert.deepEqual(c.readableSchemas, ['reporting', 'fuel']);

@@ -18,6 +18,8 @@ export interface AppConfig {
   maxRows: number;
   defaultRows: number;
   poolMax: number;
+  /** Tool calls one caller may run at once; the rest wait behind other callers'. */
+  callerMaxConcurrency: number;
   queueMax: number;
   queueTimeoutMs: number;
   statementTimeoutMs: number;
@@ -111,6 +113,7 @@ const envSchema = z.object({
   MCP_MAX_ROWS: int(1, 1_000_000).default(10_000),
   MCP_DEFAULT_ROWS: int(1, 1_000_000).default(1_000),
   MCP_POOL_MAX: int(1, 200).default(8),
+  MCP_CALLER_MAX_CONCURRENCY: int(1, 200).optional(),
   MCP_QUEUE_MAX: int(0, 10_000).default(64),
   MCP_QUEUE_TIMEOUT_MS: int(1, 600_000).default(10_000),
   MCP_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
@@ -158,6 +161,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e.MCP_DEFAULT_ROWS > e.MCP_MAX_ROWS) {
     problems.push(`MCP_DEFAULT_ROWS: ${e.MCP_DEFAULT_ROWS} exceeds MCP_MAX_ROWS (${e.MCP_MAX_ROWS})`);
   }
+  const callerMaxConcurrency = e.MCP_CALLER_MAX_CONCURRENCY ?? Math.max(1, Math.floor(e.MCP_POOL_MAX / 2));
+  if (callerMaxConcurrency > e.MCP_POOL_MAX) {
+    problems.push(`MCP_CALLER_MAX_CONCURRENCY: ${callerMaxConcurrency} exceeds MCP_POOL_MAX (${e.MCP_POOL_MAX})`);
+  }
   const embedded = e.DATABASE_URL === null;
   if (!embedded && (!e.MCP_AUTH_TOKENS || e.MCP_AUTH_TOKENS.length === 0)) {
     problems.push('MCP_AUTH_TOKENS: required when DATABASE_URL is set (format name:token,name2:token2)');
@@ -176,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxRows: e.MCP_MAX_ROWS,
     defaultRows: e.MCP_DEFAULT_ROWS,
     poolMax: e.MCP_POOL_MAX,
+    callerMaxConcurrency,
     queueMax: e.MCP_QUEUE_MAX,
     queueTimeoutMs: e.MCP_QUEUE_TIMEOUT_MS,
     statementTimeoutMs: e.MCP_STATEMENT_TIMEOUT_MS,
