@@ -128,7 +128,13 @@ async function main() {
     close: () => rawPool.end(),
   };
 
-  const serverEnv = { DATABASE_URL: demo.databaseUrl, MCP_POOL_MAX: String(CONCURRENCY), LOG_LEVEL: 'warn' };
+  // Every bench client is one caller; like raw pg, it may use the whole pool.
+  const serverEnv = {
+    DATABASE_URL: demo.databaseUrl,
+    MCP_POOL_MAX: String(CONCURRENCY),
+    MCP_CALLER_MAX_CONCURRENCY: String(CONCURRENCY),
+    LOG_LEVEL: 'warn',
+  };
   const http: ServerProcess = await spawnServer(serverEnv);
   const httpClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => connectClient(http.mcpUrl, TOKENS.alice)));
   const httpTarget = mcpTarget('MCP HTTP', httpClients, http.pid);

@@ -44,7 +44,8 @@ const p99 = (xs: number[]) => {
 async function main() {
   setMaxListeners(0); // see bench.ts: the SDK HTTP client's per-request abort listeners
   const demo = await startBenchDatabase((l) => process.stderr.write(`${l}\n`));
-  const server = await spawnServer({ DATABASE_URL: demo.databaseUrl, LOG_LEVEL: 'warn' });
+  // All soak clients share one token: let that caller use the whole pool, as recorded before.
+  const server = await spawnServer({ DATABASE_URL: demo.databaseUrl, MCP_CALLER_MAX_CONCURRENCY: '8', LOG_LEVEL: 'warn' });
   const clients: Client[] = await Promise.all(Array.from({ length: CALLERS }, () => connectClient(server.mcpUrl, TOKENS.alice)));
   const rows: string[] = [];
   const header = '| minute | calls | errors | p99 ms | RSS MiB | open fds |';
