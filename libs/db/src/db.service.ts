@@ -38,6 +38,7 @@ export class DbService implements OnApplicationShutdown {
   private readonly appName: string;
   private readonly searchPath: string;
   private readonly typeNameCache = new Map<number, string>();
+  private probe: Promise<void> | undefined;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
@@ -152,14 +153,35 @@ export class DbService implements OnApplicationShutdown {
 
   /**
    * Readiness probe: a trivial statement on the pool's reserved slot, outside the
-   * semaphore so a saturated server still answers, bounded by `timeoutMs`.
+   * semaphore so a saturated server still answers, bounded by `timeoutMs`. Concurrent
+   * pings share one probe, and a new one starts only once the last has settled (even
+   * when its callers stopped waiting for it), so probes never hold more than that one
+   * spare connection and never queue on the pool, ahead of or behind tool calls.
    */
   async ping(timeoutMs: number): Promise<PingResult> {
     const started = performance.now();
+    if (!this.probe) {
+      const probe = this.probeOnce().finally(() => {
+        if (this.probe === probe) this.probe = undefined;
+      });
+      probe.catch(() => undefined);
+      this.probe = probe;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
+    try {
+      await Promise.race([this.probe, timeout]);
+      return { ok: true, latencyMs: Math.round(performance.now() - started) };
+    } catch (err) {
+      return { ok: false, latencyMs: Math.round(performance.now() - started), error: describe(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private probeOnce(): Promise<void> {
     const once = async () => {
       const client = await this.pool.connect();
       try {
@@ -170,16 +192,7 @@ export class DbService implements OnApplicationShutdown {
         throw err;
       }
     };
-    const probe = once().catch((err) => (isDisconnectError(err) ? once() : Promise.reject(err)));
-    try {
-      await Promise.race([probe, timeout]);
-      return { ok: true, latencyMs: Math.round(performance.now() - started) };
-    } catch (err) {
-      probe.catch(() => undefined);
-      return { ok: false, latencyMs: Math.round(performance.now() - started), error: describe(err) };
-    } finally {
-      clearTimeout(timer);
-    }
+    return once().catch((err) => (isDisconnectError(err) ? once() : Promise.reject(err)));
   }
 
   async onApplicationShutdown(): Promise<void> {

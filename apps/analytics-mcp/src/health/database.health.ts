@@ -1,12 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { DbService } from '#db';
+import { DbService, type PingResult } from '#db';
 import { ShutdownState } from './shutdown-state.js';
 
 const PING_TIMEOUT_MS = 1_000;
+/** How long one ping answers for every probe: a flood of probes costs one ping a second. */
+const PING_REUSE_MS = 1_000;
 
 @Injectable()
 export class DatabaseHealthIndicator {
+  private last: { ping: PingResult; at: number } | undefined;
+  private pending: Promise<PingResult> | undefined;
+
   constructor(
     private readonly indicator: HealthIndicatorService,
     private readonly db: DbService,
@@ -16,10 +21,23 @@ export class DatabaseHealthIndicator {
   async isReady(key: string) {
     const check = this.indicator.check(key);
     if (this.shutdown.draining) return check.down({ reason: 'shutting down' });
-    const ping = await this.db.ping(PING_TIMEOUT_MS);
+    const ping = await this.recentPing();
     const { inFlight, waiting } = this.db.stats;
     return ping.ok
       ? check.up({ latencyMs: ping.latencyMs, inFlight, waiting })
       : check.down({ reason: ping.error ?? 'unreachable', latencyMs: ping.latencyMs });
+  }
+
+  /** The last ping if it settled within PING_REUSE_MS, else the one in flight, else a new one. */
+  private recentPing(): Promise<PingResult> {
+    if (this.last && performance.now() - this.last.at < PING_REUSE_MS) return Promise.resolve(this.last.ping);
+    this.pending ??= this.db
+      .ping(PING_TIMEOUT_MS)
+      .then((ping) => {
+        this.last = { ping, at: performance.now() };
+        return ping;
+      })
+      .finally(() => (this.pending = undefined));
+    return this.pending;
   }
 }
