@@ -6,6 +6,7 @@ import {
   formatConnectionBudget,
   readConnectionSnapshot,
 } from '../libs/db/src/connection-budget.js';
+import { describeDatabase } from '../apps/analytics-mcp/src/config/describe-database.js';
 
 const USAGE = `usage: npm run db:budget -- <postgresql://user:password@host:port/db>
        DATABASE_URL=postgresql://... npm run db:budget
@@ -13,16 +14,6 @@ const USAGE = `usage: npm run db:budget -- <postgresql://user:password@host:port
 Prints every login role's CONNECTION LIMIT and current connections against
 max_connections minus the reserved slots. Exits 0 within budget, 1 over budget,
 2 on a usage or connection error.`;
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable url>';
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   const args = argv.filter((a) => a !== '--');
@@ -40,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (!/^postgres(ql)?:\/\//.test(url)) {
-    process.stderr.write(`db:budget: not a postgresql:// URL: ${redact(url)}\n`);
+    process.stderr.write(`db:budget: not a postgresql:// URL (the value is not shown: it may hold a password)\n`);
     return 2;
   }
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
@@ -48,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     await client.connect();
   } catch (err) {
-    process.stderr.write(`db:budget: cannot connect to ${redact(url)}: ${(err as Error).message}\n`);
+    process.stderr.write(`db:budget: cannot connect to ${describeDatabase(url, process.env)}: ${(err as Error).message}\n`);
     return 2;
   }
   try {

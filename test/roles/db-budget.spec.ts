@@ -81,11 +81,15 @@ describe('npm run db:budget against a real PostgreSQL', () => {
   });
 
   it('exits 2 on a connection error without printing the password', async () => {
-    const bad = `postgresql://postgres:s3cret-pw@127.0.0.1:${cluster.pg.port}/postgres`;
-    const res = await budget([bad]);
-    assert.equal(res.code, 2);
-    assert.match(res.stderr, /cannot connect to postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
-    assert.doesNotMatch(res.stderr, /s3cret-pw/);
+    for (const bad of [
+      `postgresql://postgres:s3cret-pw@127.0.0.1:${cluster.pg.port}/postgres`,
+      `postgresql://postgres@127.0.0.1:${cluster.pg.port}/postgres?password=s3cret-pw`,
+    ]) {
+      const res = await budget([bad]);
+      assert.equal(res.code, 2);
+      assert.ok(res.stderr.includes(`cannot connect to 127.0.0.1:${cluster.pg.port}/postgres (postgres)`), res.stderr);
+      assert.doesNotMatch(res.stderr, /s3cret-pw/);
+    }
   });
 
   it('readOwnConnectionLimit gives the login role limit, null for a superuser', async () => {

@@ -1,4 +1,5 @@
 import type { AppConfig } from './config/app-config.js';
+import { describeDatabase } from './config/describe-database.js';
 import type { EmbeddedDemo } from './embedded/embedded-demo.js';
 
 /** What a person needs to connect a client, printed once at start-up. */
@@ -9,7 +10,7 @@ export function printBanner(say: (line: string) => void, config: AppConfig, port
   say(`analytics-mcp is listening: ${url}`);
   say(`  health: http://${host}:${port}/health/live  http://${host}:${port}/health/ready`);
   if (!demo) {
-    say(`  database: ${redactUrl(config.databaseUrl ?? '')}; callers: ${config.authTokens.map((t) => t.name).join(', ')}`);
+    say(`  database: ${describeDatabase(config.databaseUrl ?? '', process.env)}; callers: ${config.authTokens.map((t) => t.name).join(', ')}`);
     return;
   }
   say(`  database: embedded demo PostgreSQL (${demo.positions} positions, data in ${demo.dataDir}/pg) as analytics_ro`);
@@ -31,8 +32,4 @@ export function printBanner(say: (line: string) => void, config: AppConfig, port
   );
   say('  MCP Inspector: npx @modelcontextprotocol/inspector  (transport "Streamable HTTP", the URL above, header Authorization)');
   say('');
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }

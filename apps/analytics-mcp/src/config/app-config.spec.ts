@@ -54,6 +54,17 @@ describe('loadConfig', () => {
     assert.match(problems({ ...prod, DATABASE_URL: 'mysql://x' })[0]!, /^DATABASE_URL: must be a postgres/);
   });
 
+  it('rejects a DATABASE_URL node-postgres could not read, without echoing it', () => {
+    for (const url of ['postgresql://u:pa/ss-secret@h/db', 'postgresql://u:notaport-secret@h:x/db', 'mysql://u:pa-secret@h/db']) {
+      const p = problems({ ...prod, DATABASE_URL: url });
+      assert.equal(p.length, 1, p.join('\n'));
+      assert.match(p[0]!, /^DATABASE_URL: /);
+      assert.ok(!p[0]!.includes('secret'), p[0]);
+    }
+    assert.match(problems({ ...prod, DATABASE_URL: 'postgresql://u:pa/ss-secret@h/db' })[0]!, /cannot be parsed .*value not shown.*percent-encode/);
+    assert.equal(loadConfig({ ...prod, DATABASE_URL: 'postgresql://u:p%2Fss@h/db?password=x' }).databaseUrl, 'postgresql://u:p%2Fss@h/db?password=x');
+  });
+
   it('requires tokens outside the demo and validates their format without echoing secrets', () => {
     assert.match(problems({ DATABASE_URL: prod.DATABASE_URL })[0]!, /^MCP_AUTH_TOKENS: required/);
     const p = problems({ ...prod, MCP_AUTH_TOKENS: 'justasecretvalue123456,bob:short,al ice:aaaaaaaaaaaaaaaaaaaa' });

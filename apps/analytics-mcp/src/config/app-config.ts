@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_EXTENSIONS, NEVER_EXTENSIONS } from '#sql-guard';
+import { databaseTarget } from './describe-database.js';
 
 export interface AuthToken {
   /** The analyst or client the token belongs to; every query is logged under it. */
@@ -107,7 +108,19 @@ const envSchema = z.object({
     .trim()
     .optional()
     .transform((s) => (s ? s : null))
-    .refine((s) => s === null || /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// or postgresql:// URL'),
+    // The messages never quote the value: it holds a password.
+    .superRefine((s, ctx) => {
+      if (s === null) return;
+      if (!/^postgres(ql)?:\/\//.test(s)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a postgres:// or postgresql:// URL' });
+      } else if (!databaseTarget(s)) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'cannot be parsed as a connection URL (value not shown); percent-encode special characters in the user name, password and parameters ("@" as %40, "/" as %2F, "?" as %3F, "#" as %23) and write one host',
+        });
+      }
+    }),
   DATA_DIR: z.string().trim().min(1).default('.data'),
   MCP_AUTH_TOKENS: tokens.optional(),
   MCP_MAX_ROWS: int(1, 1_000_000).default(10_000),
