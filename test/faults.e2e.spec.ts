@@ -37,7 +37,8 @@ describe('fault injection against the server process', () => {
   }
 
   it('survives backends being terminated under 8 concurrent callers, with retry-once hiding (almost) all of it', async (t) => {
-    await withServer({ MCP_POOL_MAX: '8' }, async (server) => {
+    // One token for all eight clients: let that caller fill the pool, as the test intends.
+    await withServer({ MCP_POOL_MAX: '8', MCP_CALLER_MAX_CONCURRENCY: '8' }, async (server) => {
       const clients = await Promise.all(Array.from({ length: 8 }, () => connectClient(server.mcpUrl, TOKENS.alice)));
       const killer = new pg.Client(demo.superuserUrl);
       await killer.connect();

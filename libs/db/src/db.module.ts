@@ -1,21 +1,26 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import pg from 'pg';
-import { DB_OPTIONS, PG_POOL } from './db.constants.js';
+import { DB_OPTIONS, PG_POOL, PG_PROBE_POOL } from './db.constants.js';
 import type { DbModuleAsyncOptions, DbModuleOptions } from './db-options.interface.js';
 import { DbService } from './db.service.js';
 import { ReportingClient } from './session-params.js';
 
-export function createPool(options: DbModuleOptions): pg.Pool {
-  const logger = new Logger('PgPool');
+/**
+ * `queries`: MCP_POOL_MAX connections for tool calls. `probes`: one more in a pool of
+ * its own for health probes, which nothing else can take (code reading the main pool
+ * directly, such as boot-time checks, competes with tool calls, never with probes).
+ */
+export function createPool(options: DbModuleOptions, purpose: 'queries' | 'probes' = 'queries'): pg.Pool {
+  const logger = new Logger(purpose === 'probes' ? 'PgProbePool' : 'PgPool');
+  const appName = options.applicationName ?? 'analytics-mcp';
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     Client: ReportingClient,
-    // One connection beyond the query budget stays free for health probes.
-    max: options.poolMax + 1,
+    max: purpose === 'probes' ? 1 : options.poolMax,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     keepAlive: true,
-    application_name: options.applicationName ?? 'analytics-mcp',
+    application_name: purpose === 'probes' ? `${appName}:health` : appName,
     // Session defaults even before the per-call settings: a DSN with a laxer role
     // still gets read-only transactions and bounded statements.
     options: [
@@ -43,7 +48,8 @@ export class DbModule {
       imports: options.imports ?? [],
       providers: [
         { provide: DB_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
-        { provide: PG_POOL, useFactory: createPool, inject: [DB_OPTIONS] },
+        { provide: PG_POOL, useFactory: (o: DbModuleOptions) => createPool(o), inject: [DB_OPTIONS] },
+        { provide: PG_PROBE_POOL, useFactory: (o: DbModuleOptions) => createPool(o, 'probes'), inject: [DB_OPTIONS] },
         DbService,
       ],
       exports: [DbService, PG_POOL, DB_OPTIONS],

@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import type pg from 'pg';
-import { DB_OPTIONS, PG_POOL } from './db.constants.js';
+import { DB_OPTIONS, PG_POOL, PG_PROBE_POOL } from './db.constants.js';
 import type { DbModuleOptions } from './db-options.interface.js';
 import { DbUnavailableError, UnsafeSessionError } from './db.errors.js';
 import { isDisconnectError } from './disconnect.js';
@@ -39,11 +39,15 @@ export class DbService implements OnApplicationShutdown {
   private readonly searchPath: string;
   private readonly typeNameCache = new Map<number, string>();
   private probe: Promise<void> | undefined;
+  private readonly probePool: pg.Pool;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(DB_OPTIONS) private readonly options: DbModuleOptions,
+    // Without one (a DbService built by hand), probes use the query pool.
+    @Optional() @Inject(PG_PROBE_POOL) probePool?: pg.Pool,
   ) {
+    this.probePool = probePool ?? pool;
     this.gate = new FairSemaphore({
       permits: options.poolMax,
       perCaller: options.callerMaxConcurrency ?? Math.max(1, Math.floor(options.poolMax / 2)),
@@ -152,11 +156,11 @@ export class DbService implements OnApplicationShutdown {
   }
 
   /**
-   * Readiness probe: a trivial statement on the pool's reserved slot, outside the
-   * semaphore so a saturated server still answers, bounded by `timeoutMs`. Concurrent
-   * pings share one probe, and a new one starts only once the last has settled (even
-   * when its callers stopped waiting for it), so probes never hold more than that one
-   * spare connection and never queue on the pool, ahead of or behind tool calls.
+   * Readiness probe: a trivial statement on the probe pool's one connection, outside
+   * the semaphore so a saturated server still answers, bounded by `timeoutMs`.
+   * Concurrent pings share one probe, and a new one starts only once the last has
+   * settled (even when its callers stopped waiting for it), so probes never wait for
+   * a connection, and never delay a tool call.
    */
   async ping(timeoutMs: number): Promise<PingResult> {
     const started = performance.now();
@@ -183,7 +187,7 @@ export class DbService implements OnApplicationShutdown {
 
   private probeOnce(): Promise<void> {
     const once = async () => {
-      const client = await this.pool.connect();
+      const client = await this.probePool.connect();
       try {
         await client.query('SELECT 1');
         client.release();
@@ -196,7 +200,8 @@ export class DbService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.end().catch((err: Error) => this.logger.warn(`pool end: ${err.message}`));
+    const pools = this.probePool === this.pool ? [this.pool] : [this.pool, this.probePool];
+    await Promise.all(pools.map((p) => p.end().catch((err: Error) => this.logger.warn(`pool end: ${err.message}`))));
   }
 }
 

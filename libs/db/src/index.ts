@@ -3,7 +3,7 @@ export { DbService } from './db.service.js';
 export type { ReadOnlyQuery, PingResult } from './db.service.js';
 export type { ReadOnlyResult, ResultColumn } from './read-only-batch.js';
 export type { DbModuleOptions, DbModuleAsyncOptions } from './db-options.interface.js';
-export { DB_OPTIONS, PG_POOL } from './db.constants.js';
+export { DB_OPTIONS, PG_POOL, PG_PROBE_POOL } from './db.constants.js';
 export { DbUnavailableError, ServerBusyError, UnsafeSessionError } from './db.errors.js';
 export {
   assessConnectionBudget,
