@@ -13,3 +13,5 @@ export {
   readOwnConnectionLimit,
 } from './connection-budget.js';
 export type { BudgetVerdict, ConnectionSnapshot, RoleConnections } from './connection-budget.js';
+export { privilegeProblems, readRolePrivileges } from './role-privileges.js';
+export type { ReachableRole, RolePrivileges, WritableTable } from './role-privileges.js';
