@@ -10,6 +10,7 @@ import { ConnectionLimitCheck } from './connection-limit.check.js';
 import { HealthModule } from './health/health.module.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { MCP_THROTTLER } from './mcp/mcp.constants.js';
+import { RoleCheckModule } from './role-check/role-check.module.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -67,6 +68,7 @@ export class AppModule {
           }),
         }),
         AuthModule.forRoot({ tokens: config.authTokens }),
+        RoleCheckModule,
         HealthModule,
         McpModule,
       ],

@@ -10,11 +10,10 @@ import { ShutdownState } from './health/shutdown-state.js';
 import { createHttpApp } from './http-app.js';
 import { McpServerFactory } from './mcp/mcp-server.factory.js';
 import { printBanner } from './banner.js';
+import { StartupError } from './startup-error.js';
 
 const stdio = process.argv.includes('--stdio');
 
-/** A start-up failure whose message says all there is to say (no stack trace). */
-class StartupError extends Error {}
 // In stdio mode stdout is the protocol channel: human messages go to stderr.
 const say = (line: string) => (stdio ? process.stderr : process.stdout).write(`${line}\n`);
 

@@ -50,6 +50,15 @@ describe('loadConfig', () => {
     assert.ok(p.some((x) => x.startsWith('LOG_LEVEL:')), p.join('\n'));
   });
 
+  it('refuses a privileged role unless MCP_ALLOW_PRIVILEGED_ROLE is true', () => {
+    assert.equal(loadConfig(prod).allowPrivilegedRole, false);
+    assert.equal(loadConfig({ ...prod, MCP_ALLOW_PRIVILEGED_ROLE: 'true' }).allowPrivilegedRole, true);
+    assert.equal(loadConfig({ ...prod, MCP_ALLOW_PRIVILEGED_ROLE: 'false' }).allowPrivilegedRole, false);
+    for (const bad of ['maybe', '2', '']) {
+      assert.deepEqual(problems({ ...prod, MCP_ALLOW_PRIVILEGED_ROLE: bad }), ['MCP_ALLOW_PRIVILEGED_ROLE: must be true or false'], bad);
+    }
+  });
+
   it('rejects a non-postgres DATABASE_URL', () => {
     assert.match(problems({ ...prod, DATABASE_URL: 'mysql://x' })[0]!, /^DATABASE_URL: must be a postgres/);
   });

@@ -46,6 +46,8 @@ export interface AppConfig {
   maxBatch: number;
   /** SQL text per POST, summed over its tools/call messages, in bytes. */
   maxRequestSqlBytes: number;
+  /** Serve even when the DATABASE_URL role could write or administer (tests of the guard's worst case). */
+  allowPrivilegedRole: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -158,6 +160,7 @@ const envSchema = z.object({
   MCP_MAX_RESULT_BYTES: int(65_536, 1_073_741_824).default(8 * 1024 * 1024),
   MCP_MAX_BATCH: int(1, 1_000).default(16),
   MCP_MAX_REQUEST_SQL_BYTES: int(1_024, 16 * 1024 * 1024).default(256 * 1024),
+  MCP_ALLOW_PRIVILEGED_ROLE: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -213,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxResultBytes: e.MCP_MAX_RESULT_BYTES,
     maxBatch: e.MCP_MAX_BATCH,
     maxRequestSqlBytes: e.MCP_MAX_REQUEST_SQL_BYTES,
+    allowPrivilegedRole: e.MCP_ALLOW_PRIVILEGED_ROLE,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { DbService, type PingResult } from '#db';
+import { PrivilegedRoleCheck } from '../role-check/privileged-role.check.js';
 import { ShutdownState } from './shutdown-state.js';
 
 const PING_TIMEOUT_MS = 1_000;
@@ -16,6 +17,7 @@ export class DatabaseHealthIndicator {
     private readonly indicator: HealthIndicatorService,
     private readonly db: DbService,
     private readonly shutdown: ShutdownState,
+    private readonly roleCheck: PrivilegedRoleCheck,
   ) {}
 
   async isReady(key: string) {
@@ -23,9 +25,10 @@ export class DatabaseHealthIndicator {
     if (this.shutdown.draining) return check.down({ reason: 'shutting down' });
     const ping = await this.recentPing();
     const { inFlight, waiting } = this.db.stats;
-    return ping.ok
-      ? check.up({ latencyMs: ping.latencyMs, inFlight, waiting })
-      : check.down({ reason: ping.error ?? 'unreachable', latencyMs: ping.latencyMs });
+    if (!ping.ok) return check.down({ reason: ping.error ?? 'unreachable', latencyMs: ping.latencyMs });
+    const refusal = await this.roleCheck.refusal();
+    if (refusal) return check.down({ reason: refusal, latencyMs: ping.latencyMs });
+    return check.up({ latencyMs: ping.latencyMs, inFlight, waiting });
   }
 
   /** The last ping if it settled within PING_REUSE_MS, else the one in flight, else a new one. */

@@ -6,6 +6,8 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { MCP_SERVER_INFO } from './mcp.constants.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
+import { PrivilegedRoleCheck } from '../role-check/privileged-role.check.js';
+import { errorResult } from './tool-errors.js';
 
 /**
  * Builds the small per-request MCP Server the stateless transport needs. Everything
@@ -20,6 +22,7 @@ export class McpServerFactory {
 
   constructor(
     private readonly registry: McpToolRegistry,
+    private readonly roleCheck: PrivilegedRoleCheck,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.instructions = [
@@ -38,12 +41,15 @@ export class McpServerFactory {
       jsonSchemaValidator: this.validator,
     });
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: this.registry.list() }));
-    server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      this.registry.call(request.params.name, request.params.arguments, {
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      // No tool runs on a role that has not passed the privilege check (see PrivilegedRoleCheck).
+      const refusal = await this.roleCheck.refusal();
+      if (refusal) return errorResult(refusal);
+      return this.registry.call(request.params.name, request.params.arguments, {
         caller: extra.authInfo?.clientId ?? fallbackCaller,
         signal: extra.signal,
-      }),
-    );
+      });
+    });
     return server;
   }
 }
