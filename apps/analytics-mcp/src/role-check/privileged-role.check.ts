@@ -73,9 +73,16 @@ export class PrivilegedRoleCheck implements OnApplicationBootstrap {
     let problems: string[];
     let role: string;
     try {
-      const privileges = await readRolePrivileges(this.pool, this.config.readableSchemas);
-      problems = privilegeProblems(privileges);
-      role = privileges.role;
+      const client = await this.pool.connect();
+      try {
+        const privileges = await readRolePrivileges(client, this.config.readableSchemas);
+        problems = privilegeProblems(privileges);
+        role = privileges.role;
+      } finally {
+        // Closed, not pooled: DbService treats a connection it has not used before as
+        // fresh, and would count this one's death while idle as a real failure.
+        client.release(true);
+      }
     } catch (err) {
       return (this.verdict = { kind: 'unverified', reason: describe(err) });
     }
