@@ -4,7 +4,8 @@ import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { startEmbeddedDemo, type EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
 import { call, connectClient, makeTempDir, SMALL_SEED, textOf, TOKENS } from './support/stack.js';
-import { spawnServer, type ServerProcess } from './support/server-process.js';
+import { MAIN_JS, spawnServer, type ServerProcess } from './support/server-process.js';
+import { spawn } from 'node:child_process';
 
 /*
  * The built server as a child process, on DATABASE_URL roles that are and are not
@@ -86,6 +87,21 @@ describe('the DATABASE_URL role check, on the server process', () => {
     assert.match(line, /it can write \d+ table\(s\) in MCP_READABLE_SCHEMAS: /);
     assert.match(line, /db\/roles\/analytics_ro\.sql/);
     assert.match(line, /MCP_ALLOW_PRIVILEGED_ROLE=true/);
+  });
+
+  it('refuses in stdio mode too, with the one line alone on stderr', async () => {
+    const child = spawn(process.execPath, [MAIN_JS, '--stdio'], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: demo.superuserUrl, MCP_AUTH_TOKENS: 'x:unused-token-0123456789', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, '', 'nothing on the protocol channel');
+    assert.match(stderr, /^analytics-mcp failed to start: the DATABASE_URL role "postgres" is privileged: [^\n]*\n$/);
   });
 
   it('starts on a superuser DSN with MCP_ALLOW_PRIVILEGED_ROLE=true, with a loud warning', async () => {

@@ -83,10 +83,15 @@ async function runHttp(config: AppConfig, demo: EmbeddedDemo | undefined): Promi
 }
 
 async function runStdio(config: AppConfig, demo: EmbeddedDemo | undefined): Promise<void> {
+  // createApplicationContext runs the lifecycle hooks itself. Without autoFlushLogs a
+  // failed start-up (a StartupError from a boot check) prints its one line, not the
+  // buffered boot logs through Nest's default console logger.
   const app = await NestFactory.createApplicationContext(AppModule.forRoot({ config, logToStderr: true }), {
     bufferLogs: true,
+    autoFlushLogs: false,
   });
   app.useLogger(app.get(Logger));
+  app.flushLogs();
   await app.init();
   const caller = `local-${userInfo().username}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
   const server = app.get(McpServerFactory).create(caller);
