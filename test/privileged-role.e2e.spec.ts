@@ -2,6 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import pg from 'pg';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startEmbeddedDemo, type EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
 import { call, connectClient, makeTempDir, SMALL_SEED, textOf, TOKENS } from './support/stack.js';
 import { MAIN_JS, spawnServer, type ServerProcess } from './support/server-process.js';
@@ -20,6 +22,16 @@ async function waitForLog(server: ServerProcess, re: RegExp): Promise<void> {
   const until = Date.now() + 5_000;
   while (!re.test(server.output()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   assert.match(server.output(), re);
+}
+
+/** Calls the tool until its result satisfies `done` (a failed check answers for up to a second). */
+async function callUntil(client: Client, done: (r: CallToolResult) => boolean, sql = 'SELECT 1'): Promise<CallToolResult> {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    const res = await call(client, 'query', { sql });
+    if (done(res) || Date.now() > until) return res;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function refusedAtBoot(env: Record<string, string>): Promise<string> {
@@ -155,7 +167,7 @@ describe('the DATABASE_URL role check, on the server process', () => {
 
         await demo.cluster.start();
         down = false;
-        const refused = await call(client, 'query', { sql: 'SELECT 1' });
+        const refused = await callUntil(client, (r) => !/^database unavailable/.test(textOf(r)));
         assert.equal(refused.isError, true);
         assert.match(textOf(refused), /"writer_ro" is privileged: .*tracksolid\.devices \(INSERT\).*db\/roles\/analytics_ro\.sql/);
         const catalog = await call(client, 'list_schemas');
@@ -166,7 +178,7 @@ describe('the DATABASE_URL role check, on the server process', () => {
         await waitForLog(server, /"level":50.*"writer_ro\\" is privileged/);
 
         await admin('REVOKE INSERT ON tracksolid.devices FROM writer_ro');
-        const ok = await call(client, 'query', { sql: 'SELECT count(*) FROM tracksolid.devices' });
+        const ok = await callUntil(client, (r) => r.isError === undefined, 'SELECT count(*) FROM tracksolid.devices');
         assert.equal(ok.isError, undefined, textOf(ok));
         assert.equal((await fetch(`${server.baseUrl}/health/ready`)).status, 200);
         await waitForLog(server, /"writer_ro\\" is no longer privileged/);

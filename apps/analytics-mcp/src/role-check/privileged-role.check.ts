@@ -5,6 +5,9 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { StartupError } from '../startup-error.js';
 
+/** A failed check answers for this long, so a flood of calls or probes costs one check a second. */
+const RECHECK_MS = 1_000;
+
 type Verdict =
   /** Not checked yet: the database could not be reached. */
   | { kind: 'unverified'; reason: string }
@@ -20,15 +23,16 @@ type Verdict =
  *
  * At boot, with the database reachable, an unfit role stops the start-up. A database
  * that is down at boot must not crash or block the boot (the pool is lazy), so then
- * the check is only deferred: until it has passed, every tool call and readiness
- * probe runs it again first and is refused while it cannot pass. Once passed it is
- * not repeated.
+ * the check is only deferred: until it has passed, tool calls and readiness probes
+ * run it again first (at most once a second) and are refused while it cannot pass.
+ * Once passed it is not repeated.
  */
 @Injectable()
 export class PrivilegedRoleCheck implements OnApplicationBootstrap {
   private readonly logger = new Logger('RoleCheck');
   private verdict: Verdict = { kind: 'unverified', reason: 'not checked yet' };
   private running: Promise<Verdict> | null = null;
+  private checkedAt = -Infinity;
   /** At boot an unfit role fails the start-up with the message; logging it too would say it twice. */
   private booted = false;
 
@@ -51,7 +55,8 @@ export class PrivilegedRoleCheck implements OnApplicationBootstrap {
 
   /** Null when tool calls may run; otherwise why not, as a message for the caller. */
   async refusal(): Promise<string | null> {
-    const verdict = this.verdict.kind === 'fit' || this.verdict.kind === 'allowed' ? this.verdict : await this.check();
+    const settled = this.verdict.kind === 'fit' || this.verdict.kind === 'allowed';
+    const verdict = settled || performance.now() - this.checkedAt < RECHECK_MS ? this.verdict : await this.check();
     switch (verdict.kind) {
       case 'fit':
       case 'allowed':
@@ -65,7 +70,10 @@ export class PrivilegedRoleCheck implements OnApplicationBootstrap {
 
   /** One check at a time; concurrent callers share it. */
   private check(): Promise<Verdict> {
-    this.running ??= this.run().finally(() => (this.running = null));
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+      this.checkedAt = performance.now();
+    });
     return this.running;
   }
 
