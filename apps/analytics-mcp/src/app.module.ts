@@ -1,13 +1,13 @@
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
 import { AuthModule } from '#auth';
 import { DbModule } from '#db';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { ConnectionLimitCheck } from './connection-limit.check.js';
 import { HealthModule } from './health/health.module.js';
+import { createLogStream } from './logging/log-stream.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { MCP_THROTTLER } from './mcp/mcp.constants.js';
 import { RoleCheckModule } from './role-check/role-check.module.js';
@@ -47,7 +47,7 @@ export class AppModule {
                 req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
               },
             },
-            pino.destination({ dest: logToStderr ? 2 : 1, sync: false }),
+            createLogStream(config.logFormat, logToStderr ? 2 : 1),
           ],
         }),
         ThrottlerModule.forRoot({

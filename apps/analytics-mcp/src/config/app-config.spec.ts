@@ -87,8 +87,26 @@ describe('loadConfig', () => {
     assert.equal(p.length, 2, p.join('\n'));
   });
 
-  it('keeps MCP_DEFAULT_ROWS within MCP_MAX_ROWS', () => {
-    assert.match(problems({ ...prod, MCP_MAX_ROWS: '100', MCP_DEFAULT_ROWS: '500' })[0]!, /^MCP_DEFAULT_ROWS/);
+  it('clamps the implicit MCP_DEFAULT_ROWS to a lower MCP_MAX_ROWS', () => {
+    const c = loadConfig({ ...prod, MCP_MAX_ROWS: '500' });
+    assert.equal(c.maxRows, 500);
+    assert.equal(c.defaultRows, 500);
+    assert.equal(loadConfig({ ...prod, MCP_MAX_ROWS: '5000' }).defaultRows, 1_000);
+    assert.equal(loadConfig({ ...prod, MCP_MAX_ROWS: '500', MCP_DEFAULT_ROWS: '500' }).defaultRows, 500);
+  });
+
+  it('refuses an explicit MCP_DEFAULT_ROWS above MCP_MAX_ROWS, naming both', () => {
+    const p = problems({ ...prod, MCP_MAX_ROWS: '100', MCP_DEFAULT_ROWS: '500' });
+    assert.equal(p.length, 1, p.join('\n'));
+    assert.match(p[0]!, /^MCP_DEFAULT_ROWS: 500 exceeds MCP_MAX_ROWS \(100\)/);
+  });
+
+  it('picks the log format: LOG_FORMAT, else JSON in production, else by terminal', () => {
+    assert.equal(loadConfig(prod).logFormat, 'auto');
+    assert.equal(loadConfig({ ...prod, NODE_ENV: 'production' }).logFormat, 'json');
+    assert.equal(loadConfig({ ...prod, NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
+    assert.equal(loadConfig({ ...prod, LOG_FORMAT: 'json' }).logFormat, 'json');
+    assert.match(problems({ ...prod, LOG_FORMAT: 'yaml' })[0]!, /^LOG_FORMAT:/);
   });
 
   it('gives each caller half the pool by default and keeps MCP_CALLER_MAX_CONCURRENCY within MCP_POOL_MAX', () => {

@@ -49,6 +49,8 @@ export interface AppConfig {
   /** Serve even when the DATABASE_URL role could write or administer (tests of the guard's worst case). */
   allowPrivilegedRole: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `auto`: human-readable when the log stream is a terminal, JSON lines otherwise. */
+  logFormat: 'json' | 'pretty' | 'auto';
 }
 
 export class ConfigError extends Error {
@@ -126,7 +128,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1).default('.data'),
   MCP_AUTH_TOKENS: tokens.optional(),
   MCP_MAX_ROWS: int(1, 1_000_000).default(10_000),
-  MCP_DEFAULT_ROWS: int(1, 1_000_000).default(1_000),
+  MCP_DEFAULT_ROWS: int(1, 1_000_000).optional(),
   MCP_POOL_MAX: int(1, 200).default(8),
   MCP_CALLER_MAX_CONCURRENCY: int(1, 200).optional(),
   MCP_QUEUE_MAX: int(0, 10_000).default(64),
@@ -162,7 +164,10 @@ const envSchema = z.object({
   MCP_MAX_REQUEST_SQL_BYTES: int(1_024, 16 * 1024 * 1024).default(256 * 1024),
   MCP_ALLOW_PRIVILEGED_ROLE: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
+
+const DEFAULT_ROWS = 1_000;
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
@@ -174,7 +179,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (e.MCP_DEFAULT_ROWS > e.MCP_MAX_ROWS) {
+  // The implicit default follows a lower MCP_MAX_ROWS; only an explicit pair can conflict.
+  const defaultRows = e.MCP_DEFAULT_ROWS ?? Math.min(DEFAULT_ROWS, e.MCP_MAX_ROWS);
+  if (e.MCP_DEFAULT_ROWS !== undefined && e.MCP_DEFAULT_ROWS > e.MCP_MAX_ROWS) {
     problems.push(`MCP_DEFAULT_ROWS: ${e.MCP_DEFAULT_ROWS} exceeds MCP_MAX_ROWS (${e.MCP_MAX_ROWS})`);
   }
   const callerMaxConcurrency = e.MCP_CALLER_MAX_CONCURRENCY ?? Math.max(1, Math.floor(e.MCP_POOL_MAX / 2));
@@ -197,7 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir: e.DATA_DIR,
     authTokens: e.MCP_AUTH_TOKENS ?? [],
     maxRows: e.MCP_MAX_ROWS,
-    defaultRows: e.MCP_DEFAULT_ROWS,
+    defaultRows,
     poolMax: e.MCP_POOL_MAX,
     callerMaxConcurrency,
     queueMax: e.MCP_QUEUE_MAX,
@@ -218,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxRequestSqlBytes: e.MCP_MAX_REQUEST_SQL_BYTES,
     allowPrivilegedRole: e.MCP_ALLOW_PRIVILEGED_ROLE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'auto'),
   };
 }
 
