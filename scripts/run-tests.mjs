@@ -72,6 +72,7 @@ const forward = (signal) => () => {
 };
 process.on('SIGINT', forward('SIGINT'));
 process.on('SIGTERM', forward('SIGTERM'));
+process.on('SIGHUP', forward('SIGHUP'));
 let timedOut = false;
 const timer = setTimeout(() => {
   timedOut = true;
@@ -101,7 +102,6 @@ for (const f of files) {
 for (const e of events) {
   const file = e.file && byPath.get(e.file);
   const s = file && perFile.get(file);
-  if (s && e.name === e.file) e.name = file;
   if (!s) continue;
   const key = `${e.nesting}\u0000${e.name}`;
   if (e.type === 'test:enqueue') {
