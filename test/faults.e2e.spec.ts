@@ -15,6 +15,21 @@ const SLOW_SQL = 'SELECT count(*) FROM tracksolid.position_history a, tracksolid
 const BUSY_SQL = 'SELECT count(*) FROM tracksolid.position_history a CROSS JOIN generate_series(1, 200) g';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits for a state instead of guessing how long it takes (the machine may be loaded). */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await check())) {
+    if (Date.now() - t0 > timeoutMs) assert.fail(`${what} (waited ${timeoutMs} ms)`);
+    await sleep(20);
+  }
+}
+
+/** Calls running and waiting for a connection, from the readiness probe's details. */
+async function dbStats(server: ServerProcess): Promise<{ inFlight: number; waiting: number }> {
+  const body = (await (await fetch(`${server.baseUrl}/health/ready`)).json()) as { details?: { database?: { inFlight?: number; waiting?: number } } };
+  return { inFlight: body.details?.database?.inFlight ?? -1, waiting: body.details?.database?.waiting ?? -1 };
+}
+
 describe('fault injection against the server process', () => {
   let dir: string;
   let demo: EmbeddedDemo;
@@ -143,19 +158,18 @@ describe('fault injection against the server process', () => {
 
   it('queues callers beyond the pool, then answers "busy" past the queue bounds', async () => {
     await withServer(
-      { MCP_POOL_MAX: '1', MCP_QUEUE_MAX: '1', MCP_QUEUE_TIMEOUT_MS: '400', MCP_STATEMENT_TIMEOUT_MS: '1500' },
+      { MCP_POOL_MAX: '1', MCP_QUEUE_MAX: '1', MCP_QUEUE_TIMEOUT_MS: '1500', MCP_STATEMENT_TIMEOUT_MS: '4000' },
       async (server) => {
         const clients = await Promise.all(Array.from({ length: 3 }, () => connectClient(server.mcpUrl, TOKENS.alice)));
         const first = call(clients[0]!, 'query', { sql: SLOW_SQL });
-        await sleep(100);
+        await until(async () => (await dbStats(server)).inFlight === 1, 'the slow call never took the connection');
         const queued = call(clients[1]!, 'query', { sql: 'SELECT 1' });
-        await sleep(50);
-        const t0 = performance.now();
+        await until(async () => (await dbStats(server)).waiting === 1, 'the second call never queued');
+        // The queue is full: refused at once, without waiting for a connection.
         const overflow = await call(clients[2]!, 'query', { sql: 'SELECT 1' });
-        assert.ok(performance.now() - t0 < 300, 'a full queue should answer at once');
         assert.match(textOf(overflow), /server busy: too many queries are already waiting/);
         const timedOut = await queued;
-        assert.match(textOf(timedOut), /server busy: no database connection became free within 400 ms/);
+        assert.match(textOf(timedOut), /server busy: no database connection became free within 1500 ms/);
         assert.match(textOf(await first), /57014/);
         // Once the slow call is gone, the pool serves again.
         assert.equal((await call(clients[1]!, 'query', { sql: 'SELECT 1' })).isError, undefined);
@@ -183,15 +197,14 @@ describe('fault injection against the server process', () => {
   });
 
   it('on SIGTERM fails readiness, finishes the in-flight call, then exits 0', async () => {
-    const server = await spawnServer({ DATABASE_URL: demo.databaseUrl, MCP_SHUTDOWN_GRACE_MS: '600' });
+    const server = await spawnServer({ DATABASE_URL: demo.databaseUrl, MCP_SHUTDOWN_GRACE_MS: '3000' });
     const client = await connectClient(server.mcpUrl, TOKENS.alice);
     const inflight = call(client, 'query', {
       sql: 'SELECT count(*) FROM tracksolid.position_history a CROSS JOIN generate_series(1, 2000) g',
     });
-    await sleep(150);
+    await until(async () => (await dbStats(server)).inFlight === 1, 'the call never started');
     server.child.kill('SIGTERM');
-    await sleep(100);
-    assert.equal((await fetch(`${server.baseUrl}/health/ready`)).status, 503);
+    await until(async () => (await fetch(`${server.baseUrl}/health/ready`)).status === 503, 'readiness still passes after SIGTERM');
     const res = await inflight;
     assert.equal(res.isError, undefined, textOf(res));
     const exit = await server.exited;
