@@ -12,6 +12,7 @@ import type { AppConfig } from './config/app-config.js';
 @Injectable()
 export class ConnectionLimitCheck implements OnApplicationBootstrap {
   private readonly logger = new Logger('ConnectionBudget');
+  private done: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
@@ -19,7 +20,12 @@ export class ConnectionLimitCheck implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.run();
+    this.done = this.run();
+  }
+
+  /** Settles once the check has run (and warned, if it had to). */
+  whenDone(): Promise<void> {
+    return this.done;
   }
 
   private async run(): Promise<void> {

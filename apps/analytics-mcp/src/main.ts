@@ -1,12 +1,15 @@
 import 'reflect-metadata';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Logger } from 'nestjs-pino';
 import { userInfo } from 'node:os';
 import { AppModule } from './app.module.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
+import { ConnectionLimitCheck } from './connection-limit.check.js';
 import type { EmbeddedDemo } from './embedded/embedded-demo.js';
 import { EmbeddedPostgresError } from './embedded/embedded.errors.js';
+import { GuardPolicyService } from './guard-policy/guard-policy.service.js';
 import { ShutdownState } from './health/shutdown-state.js';
 import { createHttpApp } from './http-app.js';
 import { McpServerFactory } from './mcp/mcp-server.factory.js';
@@ -14,6 +17,7 @@ import { printBanner } from './banner.js';
 import { StartupError } from './startup-error.js';
 
 const stdio = process.argv.includes('--stdio');
+const BOOT_TASKS_WAIT_MS = 15_000;
 
 // In stdio mode stdout is the protocol channel: human messages go to stderr.
 const say = (line: string) => (stdio ? process.stderr : process.stdout).write(`${line}\n`);
@@ -63,6 +67,7 @@ async function runHttp(config: AppConfig, demo: EmbeddedDemo | undefined): Promi
     }
     throw err;
   }
+  await bootTasksSettled(app);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   printBanner(say, config, port, demo);
@@ -81,6 +86,19 @@ async function runHttp(config: AppConfig, demo: EmbeddedDemo | undefined): Promi
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * Boot-time checks run in the background (a database that is briefly down must not stop
+ * the boot) and log their outcome; waiting for them (bounded) keeps the banner last.
+ */
+async function bootTasksSettled(app: INestApplicationContext): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all([app.get(GuardPolicyService).whenBooted(), app.get(ConnectionLimitCheck).whenDone()]),
+    new Promise((r) => (timer = setTimeout(r, BOOT_TASKS_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
 }
 
 async function runStdio(config: AppConfig, demo: EmbeddedDemo | undefined): Promise<void> {

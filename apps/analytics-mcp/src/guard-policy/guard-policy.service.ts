@@ -35,6 +35,7 @@ export class GuardPolicyService implements OnApplicationBootstrap, OnApplication
   private policy: GuardPolicy | undefined;
   private loading: Promise<GuardPolicy> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private booted: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: DbService,
@@ -49,11 +50,19 @@ export class GuardPolicyService implements OnApplicationBootstrap, OnApplication
   }
 
   onApplicationBootstrap(): void {
-    this.refresh().catch((err: Error) => this.logger.warn(`catalogue not read at boot, will retry on first call: ${err.message}`));
+    this.booted = this.refresh().then(
+      () => undefined,
+      (err: Error) => this.logger.warn(`catalogue not read at boot, will retry on first call: ${err.message}`),
+    );
     this.timer = setInterval(() => {
       this.refresh().catch((err: Error) => this.logger.warn(`catalogue refresh failed, keeping the previous allow-list: ${err.message}`));
     }, this.config.catalogRefreshMs);
     this.timer.unref();
+  }
+
+  /** Settles once the boot-time catalogue read has succeeded or failed (and logged so). */
+  whenBooted(): Promise<void> {
+    return this.booted;
   }
 
   onApplicationShutdown(): void {
