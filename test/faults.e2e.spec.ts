@@ -91,12 +91,14 @@ describe('fault injection against the server process', () => {
             if (res.isError) errors.push(textOf(res));
           }),
         );
+        // Wait for all 8 to run, or for at least one after 3 s (a loaded machine may never
+        // run all 8 at once); then one sweep.
         const until = Date.now() + 3_000;
-        while (done < clients.length && Date.now() < until) {
+        while (done < clients.length) {
           const { rows } = await killer.query(
             `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'analytics_ro' AND state = 'active' AND query LIKE '%generate_series%'`,
           );
-          if (rows[0].n >= clients.length) break;
+          if (rows[0].n >= clients.length || (rows[0].n > 0 && Date.now() > until)) break;
           await sleep(10);
         }
         busyKills += await terminate(`state <> 'idle'`);
@@ -106,7 +108,7 @@ describe('fault injection against the server process', () => {
       await Promise.all(clients.map((c) => c.close()));
       t.diagnostic(`${calls} calls, ${idleKills} idle and ${busyKills} mid-call backends terminated, ${errors.length} errors`);
       assert.equal(calls, ROUNDS * clients.length);
-      assert.deepEqual(errors, [], `${errors.length} of ${calls} calls failed`);
+      assert.deepEqual(errors, [], `${errors.length} of ${calls} calls failed: ${errors.join(" | ")}`);
       assert.ok(busyKills >= ROUNDS, `only ${busyKills} backends were terminated mid-call`);
       assert.ok(idleKills > 0, 'no idle pooled backend was terminated');
       assert.equal(server.child.exitCode, null, 'server process died');

@@ -30,7 +30,16 @@ export class ConnectionLimitCheck implements OnApplicationBootstrap {
 
   private async run(): Promise<void> {
     try {
-      const limit = await readOwnConnectionLimit(this.pool);
+      const client = await this.pool.connect();
+      let limit: number | null;
+      try {
+        limit = await readOwnConnectionLimit(client);
+      } finally {
+        // Closed, not pooled (as the role check does): DbService treats a connection it has
+        // not used before as fresh, and would count this one's death while idle as the
+        // call's one retry.
+        client.release(true);
+      }
       const warning = poolLimitWarning(this.config.poolMax + 1, limit);
       if (warning) this.logger.warn(`MCP_POOL_MAX=${this.config.poolMax} plus the health-probe connection does not fit: ${warning}`);
     } catch (err) {
