@@ -8,7 +8,7 @@
 // So a second reporter records every test per file, and this script fails the run
 // when a file ran no test or left registered tests unfinished. Its last line is the
 // total: "tests: N passed, N failed, N skipped".
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -34,11 +34,27 @@ function walk(dir, out) {
   return out;
 }
 
-const files = roots
+function sourceOf(jsFile) {
+  try {
+    const map = JSON.parse(readFileSync(`${jsFile}.map`, 'utf8'));
+    return map.sources?.length === 1 ? resolve(dirname(jsFile), map.sourceRoot ?? '', map.sources[0]) : null;
+  } catch {
+    return null;
+  }
+}
+
+const compiled = roots
   .flatMap((r) => walk(r, []))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort()
   .map((f) => resolve(f));
+// tsc never deletes outputs: a spec compiled from a source since removed is not run.
+const stale = compiled.filter((f) => {
+  const source = sourceOf(f);
+  return source !== null && !existsSync(source);
+});
+if (stale.length) console.error(`run-tests: skipping ${stale.length} compiled spec(s) whose source is gone: ${stale.map((f) => relative(process.cwd(), f)).join(', ')}`);
+const files = compiled.filter((f) => !stale.includes(f));
 if (files.length === 0) {
   console.error(`no spec files found${filters.length ? ` matching ${filters.join(', ')}` : ''}; did the build run?`);
   process.exit(1);
@@ -117,15 +133,6 @@ for (const e of events) {
   else if (e.type === 'test:fail') s.failed++;
   else if (e.skip) s.skipped++;
   else s.passed++;
-}
-
-function sourceOf(jsFile) {
-  try {
-    const map = JSON.parse(readFileSync(`${jsFile}.map`, 'utf8'));
-    return map.sources?.length === 1 ? resolve(dirname(jsFile), map.sourceRoot ?? '', map.sources[0]) : null;
-  } catch {
-    return null;
-  }
 }
 
 const problems = [];
