@@ -9,7 +9,6 @@
 // when a file ran no test or left registered tests unfinished. Its last line is the
 // total: "tests: N passed, N failed, N skipped".
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +59,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const work = mkdtempSync(join(tmpdir(), 'run-tests-'));
+const work = mkdtempSync(join(resolve('dist'), '.run-tests-'));
 const tallyFile = join(work, 'tally.jsonl');
 const reporter = join(dirname(fileURLToPath(import.meta.url)), 'test-tally.mjs');
 const runner = spawn(
