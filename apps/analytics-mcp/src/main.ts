@@ -25,7 +25,7 @@ const say = (line: string) => (stdio ? process.stderr : process.stdout).write(`$
 async function main(): Promise<void> {
   let config: AppConfig;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, { singleCaller: stdio });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`analytics-mcp: ${err.message}\n`);

@@ -114,6 +114,9 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ ...prod, MCP_POOL_MAX: '3' }).callerMaxConcurrency, 1);
     assert.equal(loadConfig({ ...prod, MCP_POOL_MAX: '1' }).callerMaxConcurrency, 1);
     assert.equal(loadConfig({ ...prod, MCP_POOL_MAX: '4', MCP_CALLER_MAX_CONCURRENCY: '4' }).callerMaxConcurrency, 4);
+    // stdio has one caller: the whole pool unless set.
+    assert.equal(loadConfig(prod, { singleCaller: true }).callerMaxConcurrency, 8);
+    assert.equal(loadConfig({ ...prod, MCP_CALLER_MAX_CONCURRENCY: '2' }, { singleCaller: true }).callerMaxConcurrency, 2);
     assert.deepEqual(problems({ ...prod, MCP_POOL_MAX: '4', MCP_CALLER_MAX_CONCURRENCY: '5' }), [
       'MCP_CALLER_MAX_CONCURRENCY: 5 exceeds MCP_POOL_MAX (4)',
     ]);

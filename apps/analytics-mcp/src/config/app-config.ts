@@ -172,7 +172,7 @@ const DEFAULT_ROWS = 1_000;
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
 /** Reads and validates the environment once; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller = false } = {}): AppConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
@@ -184,7 +184,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e.MCP_DEFAULT_ROWS !== undefined && e.MCP_DEFAULT_ROWS > e.MCP_MAX_ROWS) {
     problems.push(`MCP_DEFAULT_ROWS: ${e.MCP_DEFAULT_ROWS} exceeds MCP_MAX_ROWS (${e.MCP_MAX_ROWS})`);
   }
-  const callerMaxConcurrency = e.MCP_CALLER_MAX_CONCURRENCY ?? Math.max(1, Math.floor(e.MCP_POOL_MAX / 2));
+  // stdio serves one caller: there is nobody to share the pool with.
+  const callerMaxConcurrency =
+    e.MCP_CALLER_MAX_CONCURRENCY ?? (singleCaller ? e.MCP_POOL_MAX : Math.max(1, Math.floor(e.MCP_POOL_MAX / 2)));
   if (callerMaxConcurrency > e.MCP_POOL_MAX) {
     problems.push(`MCP_CALLER_MAX_CONCURRENCY: ${callerMaxConcurrency} exceeds MCP_POOL_MAX (${e.MCP_POOL_MAX})`);
   }
