@@ -2,26 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { removeClusterData, runningServer, startEmbeddedCluster } from '../apps/analytics-mcp/src/embedded/embedded-cluster.js';
 import { startEmbeddedDemo, type EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
 import { makeTempDir, SMALL_SEED } from './support/stack.js';
+import { queryOnce, withPassword } from './support/pg-once.js';
 
 async function one<T>(url: string, sql: string): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return Object.values((await c.query(sql)).rows[0] as object)[0] as T;
-  } finally {
-    await c.end();
-  }
+  return Object.values((await queryOnce(url, sql))[0] as object)[0] as T;
 }
 
-function withPassword(url: string, password: string): string {
-  const u = new URL(url);
-  u.password = password;
-  return u.toString();
-}
 
 describe('embedded demo database', () => {
   let dir: string;

@@ -6,27 +6,12 @@ import { chmod, mkdtemp, readlink, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { removeClusterData, runningServer, startEmbeddedCluster, type EmbeddedCluster } from './embedded-cluster.js';
 import { EmbeddedPostgresError } from './embedded.errors.js';
+import { queryOnce, withPassword } from '../../../../test/support/pg-once.js';
 
 const isRoot = process.getuid?.() === 0;
 
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
-
-function withPassword(url: string, password: string): string {
-  const u = new URL(url);
-  u.password = password;
-  return u.toString();
-}
 
 /** Runs an ES module in a fresh node process; resolves with its exit and output. */
 function runNode(source: string): Promise<{ code: number | null; out: string }> {
@@ -55,12 +40,12 @@ describe('embedded PostgreSQL cluster', () => {
   });
 
   it('listens on 127.0.0.1 only, with the given superuser password and no other', async () => {
-    const [row] = await query<{ listen: string; sockets: string }>(
+    const [row] = await queryOnce<{ listen: string; sockets: string }>(
       cluster.url(),
       `SELECT current_setting('listen_addresses') AS listen, current_setting('unix_socket_directories') AS sockets`,
     );
     assert.deepEqual(row, { listen: '127.0.0.1', sockets: '' });
-    await assert.rejects(query(withPassword(cluster.url(), 'postgres'), 'SELECT 1'), /password authentication failed/);
+    await assert.rejects(queryOnce(withPassword(cluster.url(), 'postgres'), 'SELECT 1'), /password authentication failed/);
   });
 
   it('makes a random superuser password per cluster when none is given', async () => {
@@ -69,7 +54,7 @@ describe('embedded PostgreSQL cluster', () => {
       const password = new URL(other.url()).password;
       assert.ok(password.length >= 20, password);
       assert.notEqual(password, 'postgres');
-      assert.deepEqual(await query(other.url(), 'SELECT 1 AS one'), [{ one: 1 }]);
+      assert.deepEqual(await queryOnce(other.url(), 'SELECT 1 AS one'), [{ one: 1 }]);
     } finally {
       await other.stop();
     }
@@ -77,11 +62,11 @@ describe('embedded PostgreSQL cluster', () => {
   });
 
   it('keeps its data across stop and start', async () => {
-    await query(cluster.url(), 'CREATE TABLE IF NOT EXISTS kept (v int); INSERT INTO kept VALUES (42)');
+    await queryOnce(cluster.url(), 'CREATE TABLE IF NOT EXISTS kept (v int); INSERT INTO kept VALUES (42)');
     await cluster.stop();
     assert.equal(await runningServer(cluster.dataDir), null);
     await cluster.start();
-    assert.deepEqual(await query(cluster.url(), 'SELECT v FROM kept'), [{ v: 42 }]);
+    assert.deepEqual(await queryOnce(cluster.url(), 'SELECT v FROM kept'), [{ v: 42 }]);
   });
 
   it('uses a server another process runs on the same data dir when asked, and leaves it running', async () => {
@@ -93,7 +78,7 @@ describe('embedded PostgreSQL cluster', () => {
     assert.equal(second.borrowed, true);
     assert.equal(second.port, cluster.port);
     await second.stop();
-    assert.deepEqual(await query(cluster.url(), 'SELECT v FROM kept'), [{ v: 42 }]);
+    assert.deepEqual(await queryOnce(cluster.url(), 'SELECT v FROM kept'), [{ v: 42 }]);
   });
 
   it('refuses a data dir that cannot be created at once, in one line', async () => {
