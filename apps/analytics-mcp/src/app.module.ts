@@ -65,6 +65,7 @@ export class AppModule {
             connectTimeoutMs: config.connectTimeoutMs,
             applicationName: 'analytics-mcp',
             searchPath: config.searchPath,
+            startupOptions: config.pgStartupOptions,
           }),
         }),
         AuthModule.forRoot({ tokens: config.authTokens }),

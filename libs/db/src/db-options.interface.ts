@@ -20,6 +20,11 @@ export interface DbModuleOptions {
   applicationName?: string;
   /** search_path pinned on every transaction (the guard resolves names over it). */
   searchPath?: string[];
+  /**
+   * `auto` (default): connections send session defaults in the `options` start-up
+   * parameter, and stop once a pooler (PgBouncer) refuses it. `off`: never send it.
+   */
+  startupOptions?: 'auto' | 'off';
 }
 
 export interface DbModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

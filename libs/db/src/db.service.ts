@@ -6,6 +6,7 @@ import { DbUnavailableError, UnsafeSessionError } from './db.errors.js';
 import { isDisconnectError } from './disconnect.js';
 import { ReadOnlyBatch, type ReadOnlyResult } from './read-only-batch.js';
 import { FairSemaphore } from './fair-semaphore.js';
+import { isRetryableConflict, withConflictHint } from './recovery-conflict.js';
 import { sessionProblem, type ReportingClient } from './session-params.js';
 import { builtinTypeName } from './value-parsers.js';
 
@@ -23,6 +24,38 @@ export interface PingResult {
   ok: boolean;
   latencyMs: number;
   error?: string;
+  /** The server is a hot standby (in recovery). Absent when it could not be read. */
+  standby?: boolean;
+  /**
+   * Standby only: seconds since the last replayed transaction committed on the primary
+   * while received WAL waits to be replayed; 0 when everything received is replayed
+   * (null before anything was replayed).
+   */
+  replicationLagSeconds?: number | null;
+  /** Standby only: WAL received but not yet replayed, in bytes (null when not streaming). */
+  replayLagBytes?: number | null;
+}
+
+type ReplicationStatus = Pick<PingResult, 'standby' | 'replicationLagSeconds' | 'replayLagBytes'>;
+
+// Functions every role may run (PUBLIC); one row, whatever the server's role.
+const REPLICATION_STATUS_SQL = `
+  SELECT r.standby,
+         CASE WHEN NOT r.standby THEN NULL
+              WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
+              ELSE extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp())::float8
+         END AS lag_seconds,
+         CASE WHEN r.standby
+              THEN pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_last_wal_receive_lsn(), pg_catalog.pg_last_wal_replay_lsn())::float8
+         END AS lag_bytes
+    FROM (SELECT pg_catalog.pg_is_in_recovery() AS standby) r`;
+
+/** Thrown by attempt() when the statement lost a conflict; query() may run it again. */
+class StatementConflict {
+  constructor(
+    readonly error: Error,
+    readonly rowsReceived: number,
+  ) {}
 }
 
 /**
@@ -38,8 +71,10 @@ export class DbService implements OnApplicationShutdown {
   private readonly appName: string;
   private readonly searchPath: string;
   private readonly typeNameCache = new Map<number, string>();
-  private probe: Promise<void> | undefined;
+  private probe: Promise<ReplicationStatus> | undefined;
   private readonly probePool: pg.Pool;
+  /** Cleared when the server refuses the replication-status functions: probes then run SELECT 1. */
+  private readReplicationStatus = true;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
@@ -72,6 +107,7 @@ export class DbService implements OnApplicationShutdown {
     try {
       let staleSkips = 0;
       let freshFailures = 0;
+      let conflictRetried = false;
       for (;;) {
         let reused = false;
         try {
@@ -87,6 +123,14 @@ export class DbService implements OnApplicationShutdown {
           }
           return await this.attempt(client, q);
         } catch (err) {
+          if (err instanceof StatementConflict) {
+            // Read-only and rolled back, so running it again is harmless; once, and only
+            // when no row had arrived (a statement that was streaming may conflict again).
+            if (conflictRetried || err.rowsReceived > 0) throw withConflictHint(err.error, conflictRetried);
+            conflictRetried = true;
+            this.logger.warn(`statement canceled by a conflict (${describe(err.error)}); running it once more`);
+            continue;
+          }
           if (!isDisconnectError(err)) throw err;
           // A pooled connection that died while idle (restart, pg_terminate_backend,
           // idle_session_timeout) is the pool's problem, not the caller's: discard it
@@ -151,6 +195,7 @@ export class DbService implements OnApplicationShutdown {
         () => client.release(),
         (rollbackErr: Error) => client.release(rollbackErr),
       );
+      if (isRetryableConflict(err)) throw new StatementConflict(err as Error, batch.rowsReceived);
       throw err;
     }
   }
@@ -176,8 +221,8 @@ export class DbService implements OnApplicationShutdown {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      await Promise.race([this.probe, timeout]);
-      return { ok: true, latencyMs: Math.round(performance.now() - started) };
+      const status = await Promise.race([this.probe, timeout]);
+      return { ok: true, latencyMs: Math.round(performance.now() - started), ...status };
     } catch (err) {
       return { ok: false, latencyMs: Math.round(performance.now() - started), error: describe(err) };
     } finally {
@@ -185,18 +230,40 @@ export class DbService implements OnApplicationShutdown {
     }
   }
 
-  private probeOnce(): Promise<void> {
-    const once = async () => {
+  private probeOnce(): Promise<ReplicationStatus> {
+    const once = async (): Promise<ReplicationStatus> => {
       const client = await this.probePool.connect();
       try {
-        await client.query('SELECT 1');
+        const status = await this.replicationStatus(client);
         client.release();
+        return status;
       } catch (err) {
         client.release(err as Error);
         throw err;
       }
     };
     return once().catch((err) => (isDisconnectError(err) ? once() : Promise.reject(err)));
+  }
+
+  /** Whether the server is a standby, and how far behind; `SELECT 1` where that cannot be read. */
+  private async replicationStatus(client: pg.PoolClient): Promise<ReplicationStatus> {
+    if (this.readReplicationStatus) {
+      try {
+        const { rows } = await client.query<{ standby: boolean; lag_seconds: number | null; lag_bytes: number | null }>(REPLICATION_STATUS_SQL);
+        const row = rows[0]!;
+        if (!row.standby) return { standby: false };
+        const lag = row.lag_seconds === null ? null : Math.max(0, Math.round(row.lag_seconds * 1000) / 1000);
+        return { standby: true, replicationLagSeconds: lag, replayLagBytes: row.lag_bytes };
+      } catch (err) {
+        // 42501 / 42883: a hardened server revoked or lacks these functions.
+        const code = (err as { code?: string }).code;
+        if (code !== '42501' && code !== '42883') throw err;
+        this.readReplicationStatus = false;
+        this.logger.warn(`readiness cannot tell whether the database is a standby (${describe(err)}); probing with SELECT 1`);
+      }
+    }
+    await client.query('SELECT 1');
+    return {};
   }
 
   async onApplicationShutdown(): Promise<void> {

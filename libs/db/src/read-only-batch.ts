@@ -99,6 +99,11 @@ export class ReadOnlyBatch {
   private settle!: { resolve: (r: ReadOnlyResult) => void; reject: (e: Error) => void };
   readonly done: Promise<ReadOnlyResult>;
 
+  /** Rows of the caller's statement read so far (at most maxRows). */
+  get rowsReceived(): number {
+    return this.rows.length;
+  }
+
   constructor(private readonly opts: ReadOnlyBatchOptions) {
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
   }

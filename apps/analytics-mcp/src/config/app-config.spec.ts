@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from './app-config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config.js';
 
 const prod = { DATABASE_URL: 'postgresql://analytics_ro:pw@db:5432/fleet', MCP_AUTH_TOKENS: 'alice:alice-token-0123456789' };
 
@@ -128,5 +128,26 @@ describe('loadConfig', () => {
     assert.deepEqual(c.readableSchemas, ['reporting', 'fuel']);
     assert.deepEqual(c.allowedHosts, ['mcp.example.com', 'localhost']);
     assert.match(problems({ ...prod, MCP_READABLE_SCHEMAS: 'Reporting;drop' })[0]!, /^MCP_READABLE_SCHEMAS/);
+  });
+
+  it('reads REDIS_URL (redis:// or rediss://) without echoing it, and MCP_PG_STARTUP_OPTIONS', () => {
+    assert.equal(loadConfig(prod).redisUrl, null);
+    assert.equal(loadConfig({ ...prod, REDIS_URL: '' }).redisUrl, null);
+    assert.equal(loadConfig({ ...prod, REDIS_URL: ' redis://:pw@redis:6379/0 ' }).redisUrl, 'redis://:pw@redis:6379/0');
+    assert.equal(loadConfig({ ...prod, REDIS_URL: 'rediss://cache.internal' }).redisUrl, 'rediss://cache.internal');
+    for (const bad of ['http://redis-secret:6379', 'redis-secret:6379', 'redis://']) {
+      const p = problems({ ...prod, REDIS_URL: bad });
+      assert.deepEqual(p, ['REDIS_URL: must be a redis:// or rediss:// URL (value not shown)'], bad);
+    }
+    assert.equal(loadConfig(prod).pgStartupOptions, 'auto');
+    assert.equal(loadConfig({ ...prod, MCP_PG_STARTUP_OPTIONS: 'off' }).pgStartupOptions, 'off');
+    assert.match(problems({ ...prod, MCP_PG_STARTUP_OPTIONS: 'no' })[0]!, /^MCP_PG_STARTUP_OPTIONS:/);
+  });
+
+  it('lists every variable it reads', () => {
+    for (const v of ['DATABASE_URL', 'MCP_AUTH_TOKENS', 'PORT', 'REDIS_URL', 'MCP_SHUTDOWN_GRACE_MS', 'MCP_PG_STARTUP_OPTIONS']) {
+      assert.ok(CONFIG_VARIABLES.includes(v), v);
+    }
+    assert.ok(!CONFIG_VARIABLES.includes('NODE_ENV'));
   });
 });

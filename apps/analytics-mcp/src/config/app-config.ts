@@ -48,6 +48,10 @@ export interface AppConfig {
   maxRequestSqlBytes: number;
   /** Serve even when the DATABASE_URL role could write or administer (tests of the guard's worst case). */
   allowPrivilegedRole: boolean;
+  /** Send session defaults in the `options` start-up parameter (`auto`), or never (`off`, behind PgBouncer). */
+  pgStartupOptions: 'auto' | 'off';
+  /** Rate-limit counters shared by every replica; null keeps them in this process. */
+  redisUrl: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `auto`: human-readable when the log stream is a terminal, JSON lines otherwise. */
   logFormat: 'json' | 'pretty' | 'auto';
@@ -163,9 +167,29 @@ const envSchema = z.object({
   MCP_MAX_BATCH: int(1, 1_000).default(16),
   MCP_MAX_REQUEST_SQL_BYTES: int(1_024, 16 * 1024 * 1024).default(256 * 1024),
   MCP_ALLOW_PRIVILEGED_ROLE: bool.default(false),
+  MCP_PG_STARTUP_OPTIONS: z.enum(['auto', 'off']).default('auto'),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((s) => (s ? s : null))
+    // Never quoted back: it may hold a password.
+    .refine((s) => s === null || isRedisUrl(s), 'must be a redis:// or rediss:// URL (value not shown)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
+
+/** Every environment variable loadConfig reads (NODE_ENV aside). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+function isRedisUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 const DEFAULT_ROWS = 1_000;
 
@@ -226,6 +250,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller 
     maxBatch: e.MCP_MAX_BATCH,
     maxRequestSqlBytes: e.MCP_MAX_REQUEST_SQL_BYTES,
     allowPrivilegedRole: e.MCP_ALLOW_PRIVILEGED_ROLE,
+    pgStartupOptions: e.MCP_PG_STARTUP_OPTIONS,
+    redisUrl: e.REDIS_URL,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'auto'),
   };

@@ -28,7 +28,7 @@ export class DatabaseHealthIndicator {
     if (!ping.ok) return check.down({ reason: ping.error ?? 'unreachable', latencyMs: ping.latencyMs });
     const refusal = await this.roleCheck.refusal();
     if (refusal) return check.down({ reason: refusal, latencyMs: ping.latencyMs });
-    return check.up({ latencyMs: ping.latencyMs, inFlight, waiting });
+    return check.up({ latencyMs: ping.latencyMs, inFlight, waiting, ...replicationOf(ping) });
   }
 
   /** The last ping if it settled within PING_REUSE_MS, else the one in flight, else a new one. */
@@ -43,4 +43,11 @@ export class DatabaseHealthIndicator {
       .finally(() => (this.pending = undefined));
     return this.pending;
   }
+}
+
+/** `standby`, and on a standby its lag, when the probe could read them. */
+function replicationOf(ping: PingResult): Record<string, unknown> {
+  if (ping.standby === undefined) return {};
+  if (!ping.standby) return { standby: false };
+  return { standby: true, replicationLagSeconds: ping.replicationLagSeconds ?? null, replayLagBytes: ping.replayLagBytes ?? null };
 }
