@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
@@ -29,6 +29,11 @@ export interface EmbeddedClusterOptions {
   reuseRunning?: boolean;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string | number>;
+  /**
+   * Fills an empty data directory instead of initdb (a standby from a base backup).
+   * Files it writes are handed to the postgres OS user afterwards when this process is root.
+   */
+  populate?: (dataDir: string) => Promise<void>;
   onLog?: (line: string) => void;
 }
 
@@ -80,7 +85,14 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
     return handle({ port: live.port, dataDir, borrowed: true, getPassword: () => password, setPassword: (p) => (password = p) });
   }
 
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initdb(bins, dataDir, password, runAs, log);
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    if (opts.populate) {
+      await opts.populate(dataDir);
+      if (runAs) await chownTree(dataDir, runAs);
+    } else {
+      await initdb(bins, dataDir, password, runAs, log);
+    }
+  }
   const port = opts.port ?? (await freePort());
   const settings: Record<string, string | number> = {
     listen_addresses: '127.0.0.1',
@@ -179,6 +191,15 @@ async function placeDataDir(requested: string, runAs: OsUser | null): Promise<st
   await writeFile(`${target}.link`, `${requested}\n`);
   await symlink(target, requested);
   return target;
+}
+
+async function chownTree(dir: string, user: OsUser): Promise<void> {
+  await chown(dir, user.uid, user.gid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(p, user);
+    else await lchown(p, user.uid, user.gid);
+  }
 }
 
 async function ownDir(dir: string, user: OsUser): Promise<void> {
@@ -337,7 +358,8 @@ async function startServer(
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let gone: Awaited<typeof done> | undefined;
   void done.then((r) => (gone = r));
-  // postmaster.pid's status line says "ready" once connections are accepted (any locale).
+  // postmaster.pid's status line says "ready" once connections are accepted (any locale),
+  // "standby" on a hot standby that accepts read-only ones.
   for (;;) {
     if (gone) {
       throw fail(gone.error ? reasonOf(gone.error) : `${output() || `exit ${gone.code ?? gone.signal}`}`);
@@ -362,7 +384,8 @@ async function startServer(
 async function isReady(dataDir: string, pid: number | undefined): Promise<boolean> {
   try {
     const lines = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
-    return Number(lines[0]) === pid && lines[7]?.trim() === 'ready';
+    const status = lines[7]?.trim();
+    return Number(lines[0]) === pid && (status === 'ready' || status === 'standby');
   } catch {
     return false;
   }
