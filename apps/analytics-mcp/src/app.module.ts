@@ -1,5 +1,5 @@
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '#auth';
 import { DbModule } from '#db';
@@ -10,6 +10,8 @@ import { HealthModule } from './health/health.module.js';
 import { createLogStream } from './logging/log-stream.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { MCP_THROTTLER } from './mcp/mcp.constants.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { RATE_LIMIT_STORAGE } from './rate-limit/rate-limit.constants.js';
 import { RoleCheckModule } from './role-check/role-check.module.js';
 
 export interface AppModuleOptions {
@@ -50,9 +52,16 @@ export class AppModule {
             createLogStream(config.logFormat, logToStderr ? 2 : 1),
           ],
         }),
-        ThrottlerModule.forRoot({
-          throttlers: [{ name: MCP_THROTTLER, ttl: 60_000, limit: config.rateLimitPerMinute || Number.MAX_SAFE_INTEGER }],
-          skipIf: () => config.rateLimitPerMinute === 0,
+        // The storage behind the ThrottlerStorage token, which the guard and the
+        // controller's per-batch charges both use: Redis when REDIS_URL is set.
+        ThrottlerModule.forRootAsync({
+          imports: [RateLimitModule.forRoot(config)],
+          inject: [RATE_LIMIT_STORAGE],
+          useFactory: (storage: ThrottlerStorage | null) => ({
+            throttlers: [{ name: MCP_THROTTLER, ttl: 60_000, limit: config.rateLimitPerMinute || Number.MAX_SAFE_INTEGER }],
+            skipIf: () => config.rateLimitPerMinute === 0,
+            ...(storage ? { storage } : {}),
+          }),
         }),
         DbModule.forRootAsync({
           useFactory: () => ({

@@ -1,6 +1,7 @@
 import type { AppConfig } from './config/app-config.js';
 import { describeDatabase } from './config/describe-database.js';
 import type { EmbeddedDemo } from './embedded/embedded-demo.js';
+import { describeRedis } from './rate-limit/redis-target.js';
 
 /** What a person needs to connect a client, printed once at start-up. */
 export function printBanner(say: (line: string) => void, config: AppConfig, port: number, demo?: EmbeddedDemo): void {
@@ -11,6 +12,7 @@ export function printBanner(say: (line: string) => void, config: AppConfig, port
   say(`  health: http://${host}:${port}/health/live  http://${host}:${port}/health/ready`);
   if (!demo) {
     say(`  database: ${describeDatabase(config.databaseUrl ?? '', process.env)}; callers: ${config.authTokens.map((t) => t.name).join(', ')}`);
+    if (config.redisUrl) say(`  rate limits: shared by every replica through Redis at ${describeRedis(config.redisUrl)}`);
     return;
   }
   say(`  database: embedded demo PostgreSQL (${demo.positions} positions, data in ${demo.dataDir}/pg) as analytics_ro`);
