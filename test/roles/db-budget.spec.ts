@@ -92,6 +92,30 @@ describe('npm run db:budget against a real PostgreSQL', () => {
     }
   });
 
+  it('checks a deployment of replicas against its role: directly, and through PgBouncer', async () => {
+    // app_a: CONNECTION LIMIT 60. 5 replicas × (8 + 1) = 45, 54 with a surge replica.
+    const fits = await budget([url, '--replicas', '5', '--role', 'app_a']);
+    assert.equal(fits.code, 0, fits.stdout + fits.stderr);
+    assert.match(fits.stdout, /5 replica\(s\) × \(MCP_POOL_MAX 8 \+ 1 probe connection\) = 45 connections, 54 during a rolling update/);
+    assert.match(fits.stdout, /54 connections fit the CONNECTION LIMIT 60 of app_a \(6 to spare\)\ndeployment verdict: FITS/);
+    const over = await budget([url, '--replicas=6', '--role=app_a']);
+    assert.equal(over.code, 1);
+    assert.match(over.stdout, /63 connections exceed the CONNECTION LIMIT 60 of app_a/);
+    const bounced = await budget([url, '--replicas', '20', '--pool-max', '4', '--role', 'app_a', '--pgbouncer-pool-size', '40']);
+    assert.equal(bounced.code, 0, bounced.stdout);
+    assert.match(bounced.stdout, /through PgBouncer: app_a holds at most 40 server connections .* admit the 105 client connections/);
+  });
+
+  it('exits 2 on bad deployment options or an unknown role', async () => {
+    for (const args of [['--replicas', 'two'], ['--pool-max', '4'], ['--replicas'], ['--replica', '2']]) {
+      const res = await budget([url, ...args]);
+      assert.equal(res.code, 2, args.join(' '));
+    }
+    const unknown = await budget([url, '--replicas', '2', '--role', 'ghost']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /login role ghost does not exist on this server/);
+  });
+
   it('readOwnConnectionLimit gives the login role limit, null for a superuser', async () => {
     assert.equal(await withClient(cluster.loginUrl('app_a', 'a', 'postgres'), readOwnConnectionLimit), 60);
     assert.equal(await withClient(url, readOwnConnectionLimit), null);

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   assessConnectionBudget,
+  assessDeployment,
   formatConnectionBudget,
   poolLimitWarning,
   readConnectionSnapshot,
@@ -178,5 +179,31 @@ describe('poolLimitWarning', () => {
     assert.equal(poolLimitWarning(10, 10), null);
     assert.equal(poolLimitWarning(20, null), null);
     assert.match(poolLimitWarning(12, 10, 'analytics_ro')!, /pool size 12 exceeds the CONNECTION LIMIT 10 of analytics_ro/);
+  });
+});
+
+describe('assessDeployment', () => {
+  const server = snapshot([role('analytics_ro', 30), role('loose', null), role('postgres', null, 1, true)]);
+
+  it('counts replicas × (MCP_POOL_MAX + 1), with one surge replica during a rolling update', () => {
+    const v = assessDeployment(server, { replicas: 2, poolMax: 8, role: 'analytics_ro' });
+    assert.deepEqual([v.clientConnections, v.peakClientConnections, v.serverConnections, v.roleLimit, v.fits], [18, 27, 27, 30, true]);
+    assert.match(v.lines.join('\n'), /27 connections fit the CONNECTION LIMIT 30 of analytics_ro \(3 to spare\)/);
+    const over = assessDeployment(server, { replicas: 3, poolMax: 8, role: 'analytics_ro' });
+    assert.equal(over.fits, false);
+    assert.match(over.lines.join('\n'), /36 connections exceed the CONNECTION LIMIT 30 of analytics_ro: lower MCP_POOL_MAX or the replicas, put PgBouncer in front/);
+  });
+
+  it("through PgBouncer, holds the role to PgBouncer's pool whatever the replicas", () => {
+    const v = assessDeployment(server, { replicas: 10, poolMax: 8, role: 'analytics_ro', pgbouncerPoolSize: 20 });
+    assert.deepEqual([v.serverConnections, v.peakClientConnections, v.fits], [20, 99, true]);
+    assert.match(v.lines.join('\n'), /max_client_conn must also admit the 99 client connections/);
+    assert.equal(assessDeployment(server, { replicas: 1, poolMax: 2, role: 'analytics_ro', pgbouncerPoolSize: 31 }).fits, false);
+  });
+
+  it('does not fit an unbounded role or a superuser, and names a missing role', () => {
+    assert.match(assessDeployment(server, { replicas: 1, poolMax: 1, role: 'loose' }).lines.join('\n'), /loose has no CONNECTION LIMIT: set one of at least 4/);
+    assert.equal(assessDeployment(server, { replicas: 1, poolMax: 1, role: 'postgres' }).fits, false);
+    assert.throws(() => assessDeployment(server, { replicas: 1, poolMax: 1, role: 'nobody' }), /login role nobody does not exist/);
   });
 });

@@ -201,3 +201,73 @@ export function poolLimitWarning(poolMax: number, roleLimit: number | null, role
     `connections beyond ${roleLimit} will fail with "too many connections for role"`
   );
 }
+
+export interface DeploymentPlan {
+  /** Server processes (Kubernetes replicas) using the role. */
+  replicas: number;
+  /** MCP_POOL_MAX of each; each also keeps one connection for health probes. */
+  poolMax: number;
+  /** The login role in DATABASE_URL. */
+  role: string;
+  /**
+   * PgBouncer's pool size for this role and database (default_pool_size, plus
+   * reserve_pool_size if set) when the replicas connect through it in transaction mode.
+   */
+  pgbouncerPoolSize?: number;
+}
+
+export interface DeploymentVerdict {
+  /** Client connections the replicas open at most: replicas × (MCP_POOL_MAX + 1). */
+  clientConnections: number;
+  /** The same during a rolling update, with one surge replica. */
+  peakClientConnections: number;
+  /** Connections the role holds on PostgreSQL at most: the peak, or PgBouncer's pool. */
+  serverConnections: number;
+  /** The role's CONNECTION LIMIT (null: none, or a superuser). */
+  roleLimit: number | null;
+  fits: boolean;
+  lines: string[];
+}
+
+/**
+ * Whether `plan` fits the role's CONNECTION LIMIT. Every replica opens at most
+ * MCP_POOL_MAX + 1 connections, and a rolling update runs one replica more for a
+ * while. Through PgBouncer the role holds only PgBouncer's pool on PostgreSQL; the
+ * replicas' connections count against PgBouncer's max_client_conn instead.
+ */
+export function assessDeployment(snapshot: ConnectionSnapshot, plan: DeploymentPlan): DeploymentVerdict {
+  const role = snapshot.roles.find((r) => r.role === plan.role);
+  if (!role) throw new Error(`login role ${plan.role} does not exist on this server`);
+  const perReplica = plan.poolMax + 1;
+  const clientConnections = plan.replicas * perReplica;
+  const peakClientConnections = (plan.replicas + 1) * perReplica;
+  const bouncer = plan.pgbouncerPoolSize !== undefined;
+  const serverConnections = bouncer ? plan.pgbouncerPoolSize! : peakClientConnections;
+  const roleLimit = role.superuser ? null : role.limit;
+  const lines = [
+    `analytics-mcp: ${plan.replicas} replica(s) × (MCP_POOL_MAX ${plan.poolMax} + 1 probe connection) = ${clientConnections} connections, ` +
+      `${peakClientConnections} during a rolling update (one surge replica)`,
+  ];
+  if (bouncer) {
+    lines.push(
+      `through PgBouncer: ${plan.role} holds at most ${serverConnections} server connections (its pool size); ` +
+        `PgBouncer's max_client_conn must also admit the ${peakClientConnections} client connections`,
+    );
+  }
+  let fits = false;
+  if (role.superuser) {
+    lines.push(`${plan.role} is a superuser: the server refuses it (db/roles/analytics_ro.sql creates a fitting role)`);
+  } else if (roleLimit === null) {
+    lines.push(`${plan.role} has no CONNECTION LIMIT: set one of at least ${serverConnections}`);
+  } else if (serverConnections > roleLimit) {
+    lines.push(
+      `${serverConnections} connections exceed the CONNECTION LIMIT ${roleLimit} of ${plan.role}: ` +
+        (bouncer ? "lower PgBouncer's pool size for it, or raise the limit" : 'lower MCP_POOL_MAX or the replicas, put PgBouncer in front, or raise the limit'),
+    );
+  } else {
+    fits = true;
+    lines.push(`${serverConnections} connections fit the CONNECTION LIMIT ${roleLimit} of ${plan.role} (${roleLimit - serverConnections} to spare)`);
+  }
+  lines.push(`deployment verdict: ${fits ? 'FITS' : 'DOES NOT FIT'}`);
+  return { clientConnections, peakClientConnections, serverConnections, roleLimit, fits, lines };
+}

@@ -7,11 +7,12 @@ export { DB_OPTIONS, PG_POOL, PG_PROBE_POOL } from './db.constants.js';
 export { DbUnavailableError, ServerBusyError, UnsafeSessionError } from './db.errors.js';
 export {
   assessConnectionBudget,
+  assessDeployment,
   formatConnectionBudget,
   poolLimitWarning,
   readConnectionSnapshot,
   readOwnConnectionLimit,
 } from './connection-budget.js';
-export type { BudgetVerdict, ConnectionSnapshot, RoleConnections } from './connection-budget.js';
+export type { BudgetVerdict, ConnectionSnapshot, DeploymentPlan, DeploymentVerdict, RoleConnections } from './connection-budget.js';
 export { privilegeProblems, readRolePrivileges } from './role-privileges.js';
 export type { ReachableRole, RolePrivileges, WritableTable } from './role-privileges.js';
