@@ -164,4 +164,29 @@ describe('the server on a real streaming hot standby', () => {
     assert.match(textOf(r), /hint: a hot standby canceled the statement .* \(the server already ran it a second time\); retry it/);
     await lockConflictsReach(conflictsBefore + 2);
   });
+
+  it('a conflict after rows arrived is not retried: the error comes back with its hint at once', async () => {
+    const alice = await server.connect(TOKENS.alice);
+    await setProbe(HUGE);
+    const conflictsBefore = await lockConflicts();
+    // The first row (g = 1) is larger than PostgreSQL's 8 kB output buffer, so it reaches the
+    // server at once; the statement then runs on without another row for a long while.
+    const sql = "SELECT repeat('x', 9000) AS filler FROM (SELECT generate_series(1, n) AS g FROM tracksolid.replica_probe WHERE id = 1) s WHERE g % 1000000000 = 1";
+    const pending = call(alice, 'query', { sql, max_rows: 10 });
+    const started = await until('the statement to run', () => runningProbe());
+    await lockOnPrimary();
+    const r = await pending;
+    assert.equal(r.isError, true);
+    assert.match(textOf(r), /^PostgreSQL error 40001: canceling statement due to conflict with recovery; /);
+    assert.match(textOf(r), /hint: a hot standby canceled the statement .*; retry it/);
+    assert.doesNotMatch(textOf(r), /second time/);
+    // An idle backend may hold its statistics back for 10 s; a statement on it (the pool
+    // lends the last connection released) makes it report them within a second.
+    await until('the conflict to be counted', async () => {
+      await call(alice, 'query', { sql: 'SELECT 1' });
+      return (await lockConflicts()) >= conflictsBefore + 1;
+    });
+    assert.equal(await lockConflicts(), conflictsBefore + 1);
+    assert.equal(await runningProbe(started), undefined, 'no second attempt');
+  });
 });
