@@ -10,13 +10,12 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.image.json ./
 COPY apps ./apps
 COPY libs ./libs
 COPY scripts ./scripts
-RUN npm run build \
- && find dist \( -name '*.spec.js' -o -name '*.spec.js.map' \) -delete \
- && rm -f dist/.tsbuildinfo
+# The server and its scripts without the specs (which may use test/, not in the context).
+RUN npx tsc -p tsconfig.image.json
 
 # Production dependencies only, from the same lockfile.
 FROM ${NODE_IMAGE} AS deps
