@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { Logger } from 'nestjs-pino';
 import { userInfo } from 'node:os';
 import { AppModule } from './app.module.js';
@@ -113,22 +113,25 @@ async function runStdio(config: AppConfig, demo: EmbeddedDemo | undefined): Prom
   app.flushLogs();
   await app.init();
   const caller = `local-${userInfo().username}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
-  const server = app.get(McpServerFactory).create(caller);
-  const transport = new StdioServerTransport();
+  const factory = app.get(McpServerFactory);
+  // Both eras: a 2025 client opens with initialize, a 2026-07-28 client sends
+  // server/discover and _meta on every request; the SDK pins the connection's era.
+  const handle = serveStdio(() => factory.create(caller), {
+    onerror: (err) => app.get(Logger).warn({ err: err.message }, 'stdio MCP error'),
+  });
   let closing = false;
   const close = async () => {
     if (closing) return;
     closing = true;
-    await server.close().catch(() => undefined);
+    await handle.close().catch(() => undefined);
     await app.close();
     await demo?.stop();
     process.exit(0);
   };
-  transport.onclose = () => void close();
   process.stdin.on('end', () => void close());
+  process.stdin.on('close', () => void close());
   process.once('SIGTERM', () => void close());
   process.once('SIGINT', () => void close());
-  await server.connect(transport);
   say(`analytics-mcp: serving MCP on stdio as caller "${caller}"`);
 }
 

@@ -150,4 +150,24 @@ describe('loadConfig', () => {
     }
     assert.ok(!CONFIG_VARIABLES.includes('NODE_ENV'));
   });
+
+  it('detects a loopback bind by address, not by spelling', () => {
+    for (const HOST of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.0.0.1', 'localhost']) {
+      const c = loadConfig({ ...prod, HOST });
+      assert.equal(c.loopbackBound, true, HOST);
+      assert.ok(c.allowedHosts?.includes('localhost'), HOST);
+    }
+    for (const HOST of ['0.0.0.0', '::', '10.1.2.3']) {
+      const c = loadConfig({ ...prod, HOST });
+      assert.equal(c.loopbackBound, false, HOST);
+      assert.equal(c.allowedHosts, null, HOST);
+    }
+  });
+
+  it('reads MCP_ALLOWED_ORIGINS as host names, origins or scheme wildcards', () => {
+    const c = loadConfig({ ...prod, MCP_ALLOWED_ORIGINS: 'https://App.example.com:8443, tools.example.org, moz-extension://*' });
+    assert.deepEqual(c.allowedOrigins, ['app.example.com', 'tools.example.org', 'moz-extension://*']);
+    assert.deepEqual(loadConfig(prod).allowedOrigins, []);
+    assert.match(problems({ ...prod, MCP_ALLOWED_ORIGINS: 'https://' })[0]!, /^MCP_ALLOWED_ORIGINS/);
+  });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_EXTENSIONS, NEVER_EXTENSIONS } from '#sql-guard';
 import { databaseTarget } from './describe-database.js';
+import { isLoopback } from './loopback.js';
 
 export interface AuthToken {
   /** The analyst or client the token belongs to; every query is logged under it. */
@@ -28,6 +29,10 @@ export interface AppConfig {
   readableSchemas: string[];
   /** Host header values accepted on /mcp (DNS-rebinding protection); null = any. */
   allowedHosts: string[] | null;
+  /** HOST is a loopback address: loopback Host and Origin values are accepted on /mcp. */
+  loopbackBound: boolean;
+  /** Origin host names (any port) accepted on /mcp besides loopback ones on a loopback bind; `scheme://*` allows a whole non-web scheme. */
+  allowedOrigins: string[];
   /** Requests per minute per caller on /mcp; 0 turns the limit off. */
   rateLimitPerMinute: number;
   shutdownGraceMs: number;
@@ -144,6 +149,7 @@ const envSchema = z.object({
     .refine((l) => l.length > 0, 'must name at least one schema')
     .refine((l) => l.every((s) => IDENT.test(s)), 'schema names must be lower-case SQL identifiers'),
   MCP_ALLOWED_HOSTS: list.optional(),
+  MCP_ALLOWED_ORIGINS: list.pipe(z.array(z.string()).transform((l, ctx) => l.map((o) => originHostname(o, ctx)))).optional(),
   MCP_RATE_LIMIT_PER_MIN: int(0, 1_000_000).default(600),
   MCP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(0),
   MCP_SEARCH_PATH: list
@@ -195,6 +201,20 @@ const DEFAULT_ROWS = 1_000;
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
+/** `https://app.example.com`, `app.example.com` and `moz-extension://*` are all accepted. */
+function originHostname(entry: string, ctx: z.RefinementCtx): string {
+  const e = entry.toLowerCase();
+  if (/^[a-z][a-z0-9+.-]*:\/\/\*$/.test(e)) return e;
+  try {
+    const host = new URL(e.includes('://') ? e : `http://${e}`).hostname;
+    if (host) return host;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: 'custom', message: `"${entry}" is not an origin (https://host[:port]) or a host name` });
+  return e;
+}
+
 /** Reads and validates the environment once; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller = false } = {}): AppConfig {
   const parsed = envSchema.safeParse(env);
@@ -220,8 +240,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller 
   }
   if (problems.length) throw new ConfigError(problems);
   const host = e.HOST ?? (embedded ? '127.0.0.1' : '0.0.0.0');
-  const allowedHosts =
-    e.MCP_ALLOWED_HOSTS?.map((h) => h.toLowerCase()) ?? (LOOPBACK.includes(host) ? LOOPBACK : null);
+  const loopbackBound = isLoopback(host);
+  const allowedHosts = e.MCP_ALLOWED_HOSTS?.map((h) => h.toLowerCase()) ?? (loopbackBound ? LOOPBACK : null);
   return {
     port: e.PORT,
     host,
@@ -239,6 +259,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller 
     connectTimeoutMs: e.MCP_CONNECT_TIMEOUT_MS,
     readableSchemas: e.MCP_READABLE_SCHEMAS,
     allowedHosts,
+    loopbackBound,
+    allowedOrigins: e.MCP_ALLOWED_ORIGINS ?? [],
     rateLimitPerMinute: e.MCP_RATE_LIMIT_PER_MIN,
     shutdownGraceMs: e.MCP_SHUTDOWN_GRACE_MS,
     searchPath: e.MCP_SEARCH_PATH,

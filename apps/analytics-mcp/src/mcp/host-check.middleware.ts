@@ -1,19 +1,30 @@
 import { Inject, Injectable, Logger, NestMiddleware } from '@nestjs/common';
+import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import type { NextFunction, Request, Response } from 'express';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
+import { isLoopback } from '../config/loopback.js';
 
 /**
- * DNS-rebinding protection: a browser tricked into calling this server sends the
- * attacker's host name in Host, so only configured names are served.
+ * DNS-rebinding and cross-site protection for /mcp, on every request:
+ * - Host: a browser tricked into calling this server sends the attacker's host name,
+ *   so only configured names (or, on a loopback bind, loopback ones) are served;
+ * - Origin: a browser page may call the server only from an allowed origin
+ *   (MCP_ALLOWED_ORIGINS; on a loopback bind also any loopback origin, e.g. the MCP
+ *   Inspector on http://localhost:6274). Requests without Origin (non-browser
+ *   clients) pass. The header parsing and list matching are the SDK's.
  */
 @Injectable()
 export class HostCheckMiddleware implements NestMiddleware {
-  private readonly allowed: Set<string> | null;
+  private readonly hosts: string[] | null;
+  private readonly loopback: boolean;
+  private readonly origins: string[];
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.allowed = config.allowedHosts ? new Set(config.allowedHosts) : null;
-    if (!this.allowed) {
+    this.hosts = config.allowedHosts ? config.allowedHosts.flatMap((h) => [h, h.split(':')[0]!]) : null;
+    this.loopback = config.loopbackBound;
+    this.origins = config.allowedOrigins;
+    if (!this.hosts) {
       new Logger('HostCheck').warn(
         `MCP_ALLOWED_HOSTS is unset and HOST=${config.host} is not loopback: /mcp accepts any Host header; set it to the public host name(s)`,
       );
@@ -21,14 +32,24 @@ export class HostCheckMiddleware implements NestMiddleware {
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    if (this.allowed === null) return next();
-    const host = (req.headers.host ?? '').toLowerCase();
-    const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-    if (this.allowed.has(host) || this.allowed.has(name)) return next();
-    res.status(403).json({
-      jsonrpc: '2.0',
-      error: { code: -32000, message: `Host "${host}" is not allowed; add it to MCP_ALLOWED_HOSTS` },
-      id: null,
-    });
+    const host = req.headers.host;
+    if (this.hosts !== null) {
+      const checked = validateHostHeader(host, this.hosts);
+      if (!checked.ok && !(this.loopback && checked.hostname !== undefined && isLoopback(checked.hostname))) {
+        return forbid(res, `${checked.message}; add the host name to MCP_ALLOWED_HOSTS`);
+      }
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      const checked = validateOriginHeader(origin, this.origins);
+      if (!checked.ok && !(this.loopback && checked.hostname !== undefined && isLoopback(checked.hostname))) {
+        return forbid(res, `${checked.message} (Origin "${origin}"); add it to MCP_ALLOWED_ORIGINS`);
+      }
+    }
+    next();
   }
+}
+
+function forbid(res: Response, message: string): void {
+  res.status(403).json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
 }

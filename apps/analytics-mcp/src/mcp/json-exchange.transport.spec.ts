@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { JsonExchangeTransport } from './json-exchange.transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { JsonExchangeTransport, REQUEST_TIMEOUT } from './json-exchange.transport.js';
 
 const auth = { token: '', clientId: 'alice', scopes: [] };
 
@@ -39,5 +39,26 @@ describe('JsonExchangeTransport', () => {
     const [reply] = await pending;
     assert.equal(closed, true);
     assert.deepEqual(reply, { jsonrpc: '2.0', id: 7, error: { code: -32000, message: 'Connection closed' } });
+  });
+
+  it('answers what is still pending once the deadline passes, and closes the server side', async () => {
+    const t = new JsonExchangeTransport();
+    let closed = false;
+    t.onclose = () => (closed = true);
+    t.onmessage = (m) => {
+      const msg = m as { id?: number };
+      if (msg.id === 1) void t.send({ jsonrpc: '2.0', id: 1, result: {} });
+    };
+    const replies = await t.exchange(
+      [
+        { jsonrpc: '2.0', id: 1, method: 'fast' },
+        { jsonrpc: '2.0', id: 2, method: 'never' },
+      ] as JSONRPCMessage[],
+      auth,
+      30,
+    );
+    assert.equal(closed, true);
+    assert.deepEqual(replies[0], { jsonrpc: '2.0', id: 1, result: {} });
+    assert.equal((replies[1] as { error: { code: number } }).error.code, REQUEST_TIMEOUT);
   });
 });

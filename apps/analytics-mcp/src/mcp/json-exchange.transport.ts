@@ -1,14 +1,17 @@
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { AuthInfo, JSONRPCMessage, RequestId, Transport } from '@modelcontextprotocol/server';
 
 type Reply = (message: JSONRPCMessage) => void;
 
+/** JSON-RPC code the SDK uses for a request that ran out of time. */
+export const REQUEST_TIMEOUT = -32001;
+
 /**
- * The in-process half of a stateless Streamable HTTP exchange: hands one POST's
- * JSON-RPC messages to an SDK Server and collects the responses to its requests.
- * The server answers with a single JSON body (no SSE), so nothing here touches
- * web streams or Request/Response conversion.
+ * The in-process half of a stateless Streamable HTTP exchange for the 2025 protocol
+ * revisions: hands one POST's JSON-RPC messages to an SDK Server and collects the
+ * responses to its requests. The server answers with a single JSON body (no SSE), so
+ * nothing here touches web streams or Request/Response conversion — the bench showed
+ * that conversion to be the costly part of the SDK's own per-request transports
+ * (bench/README.md).
  */
 export class JsonExchangeTransport implements Transport {
   onmessage?: Transport['onmessage'];
@@ -16,6 +19,7 @@ export class JsonExchangeTransport implements Transport {
   onerror?: (error: Error) => void;
   private readonly waiting = new Map<RequestId, Reply>();
   private closed = false;
+  private timer?: NodeJS.Timeout;
 
   async start(): Promise<void> {}
 
@@ -31,26 +35,36 @@ export class JsonExchangeTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.onclose?.();
-    // The client went away (or the exchange is over): nobody will read these replies,
-    // but the exchange must still settle so the request handler can finish.
-    for (const [id, reply] of this.waiting) {
-      reply({ jsonrpc: '2.0', id, error: { code: -32000, message: 'Connection closed' } });
-    }
-    this.waiting.clear();
+    this.settle(-32000, 'Connection closed');
   }
 
-  /** Delivers every message; resolves with the responses to the requests, in order. */
-  exchange(messages: JSONRPCMessage[], authInfo: AuthInfo): Promise<JSONRPCMessage[]> {
+  /**
+   * Delivers every message; resolves with the responses to the requests, in order.
+   * Requests still unanswered after `deadlineMs` are answered with a timeout error
+   * and the server is closed (which aborts their handlers), so no exchange can hang.
+   */
+  exchange(messages: JSONRPCMessage[], authInfo: AuthInfo, deadlineMs?: number): Promise<JSONRPCMessage[]> {
     const replies: Promise<JSONRPCMessage>[] = [];
     for (const message of messages) {
       if ('method' in message && 'id' in message) {
         replies.push(new Promise<JSONRPCMessage>((resolve) => this.waiting.set(message.id, resolve)));
       }
     }
+    if (deadlineMs !== undefined && replies.length > 0) {
+      this.timer = setTimeout(() => this.settle(REQUEST_TIMEOUT, `Request timed out: no answer within ${deadlineMs} ms`), deadlineMs);
+    }
     for (const message of messages) this.onmessage?.(message, { authInfo });
-    return Promise.all(replies);
+    return Promise.all(replies).finally(() => clearTimeout(this.timer));
+  }
+
+  private settle(code: number, message: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.onclose?.();
+    // The client went away, the exchange is over or out of time: whatever is still
+    // pending is answered now so the request handler can finish.
+    for (const [id, reply] of this.waiting) reply({ jsonrpc: '2.0', id, error: { code, message } });
+    this.waiting.clear();
   }
 }

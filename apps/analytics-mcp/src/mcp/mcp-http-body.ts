@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { parseJSONRPCMessage, type JSONRPCMessage } from '@modelcontextprotocol/server';
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -13,7 +13,7 @@ export interface BodyLimits {
 }
 
 export type ParsedBody =
-  | { ok: true; messages: JSONRPCMessage[]; batch: boolean; toolCalls: number }
+  | { ok: true; raw: unknown; messages: JSONRPCMessage[]; batch: boolean; toolCalls: number }
   | { ok: false; status: number; code: number; message: string };
 
 const fail = (status: number, code: number, message: string): ParsedBody => ({ ok: false, status, code, message });
@@ -54,18 +54,47 @@ export async function readJsonRpcBody(req: IncomingMessage, limits: BodyLimits):
   let toolCalls = 0;
   let sqlBytes = 0;
   for (const item of items) {
-    const parsed = JSONRPCMessageSchema.safeParse(item);
-    if (!parsed.success) return fail(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message');
-    const m = parsed.data as { method?: string; params?: { arguments?: { sql?: unknown } } };
-    if (m.method === 'tools/call') {
+    let m: JSONRPCMessage;
+    try {
+      m = parseJSONRPCMessage(item);
+    } catch {
+      return fail(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message');
+    }
+    const call = m as { method?: string; params?: { arguments?: { sql?: unknown } } };
+    if (call.method === 'tools/call') {
       toolCalls++;
-      const sql = m.params?.arguments?.sql;
+      const sql = call.params?.arguments?.sql;
       if (typeof sql === 'string') sqlBytes += Buffer.byteLength(sql);
     }
-    messages.push(parsed.data);
+    messages.push(m);
   }
   if (sqlBytes > limits.maxSqlBytes) {
     return fail(413, -32600, `the SQL in this request totals ${sqlBytes} bytes; at most ${limits.maxSqlBytes} bytes per request are accepted (MCP_MAX_REQUEST_SQL_BYTES)`);
   }
-  return { ok: true, messages, batch, toolCalls };
+  const checked = batch ? answerableBatch(messages) : { ok: true as const, messages };
+  return checked.ok ? { ok: true, raw, messages: checked.messages, batch, toolCalls } : checked;
+}
+
+/**
+ * Makes sure every request of a batch gets exactly one answer. Replies are matched to
+ * requests by id, so two requests with one id cannot both be answered: the batch is
+ * refused. A `notifications/cancelled` naming a request of the same batch would make the
+ * server drop that request's answer and leave the POST waiting forever; the request is
+ * still only about to start, so the cancellation is dropped and the request answered.
+ */
+function answerableBatch(messages: JSONRPCMessage[]): { ok: true; messages: JSONRPCMessage[] } | Extract<ParsedBody, { ok: false }> {
+  const ids = new Set<string | number>();
+  for (const m of messages) {
+    if (!('method' in m) || !('id' in m)) continue;
+    if (ids.has(m.id)) {
+      return { ok: false, status: 400, code: -32600, message: `Invalid Request: id ${JSON.stringify(m.id)} is used by more than one request in the batch; ids must be unique` };
+    }
+    ids.add(m.id);
+  }
+  const kept = messages.filter((m) => {
+    if (!('method' in m) || 'id' in m || m.method !== 'notifications/cancelled') return true;
+    const target = (m.params as { requestId?: string | number } | undefined)?.requestId;
+    return target === undefined || !ids.has(target);
+  });
+  return { ok: true, messages: kept };
 }

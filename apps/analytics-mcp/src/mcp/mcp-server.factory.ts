@@ -1,18 +1,33 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { ProtocolError, ProtocolErrorCode, Server, type McpRequestContext, type Transport } from '@modelcontextprotocol/server';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { MCP_SERVER_INFO } from './mcp.constants.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
 import { PrivilegedRoleCheck } from '../role-check/privileged-role.check.js';
+import { shortenInvalidParams } from './protocol-errors.js';
 import { errorResult } from './tool-errors.js';
 
 /**
- * Builds the small per-request MCP Server the stateless transport needs. Everything
- * costly (tool definitions, JSON Schemas, instructions) is prepared once; a request
- * only wires two handlers that close over the registry.
+ * An SDK Server whose answers carry invalid-params errors as one readable line, whatever
+ * transport the serving entry connects it to (HTTP in both eras, stdio).
+ */
+class AnalyticsMcpServer extends Server {
+  override async connect(transport: Transport): Promise<void> {
+    // The entries identify their transport by object, so it is patched, not wrapped.
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => send(shortenInvalidParams(message), options);
+    return super.connect(transport);
+  }
+}
+
+/**
+ * Builds the small per-request (HTTP) or per-connection (stdio) MCP Server. The same
+ * instance shape serves both protocol eras: the SDK's serving entries decide whether it
+ * answers `initialize` (2025 revisions) or `server/discover` with per-request `_meta`
+ * (2026-07-28). Everything costly (tool definitions, JSON Schemas, instructions, the
+ * schema validator) is prepared once; a request only wires two handlers.
  */
 @Injectable()
 export class McpServerFactory {
@@ -34,20 +49,29 @@ export class McpServerFactory {
     ].join(' ');
   }
 
+  /** The factory the SDK's serving entries call; the caller comes from the verified token. */
+  readonly forRequest = (ctx: McpRequestContext): Server => this.create(ctx.authInfo?.clientId ?? 'anonymous');
+
   create(fallbackCaller: string): Server {
-    const server = new Server(MCP_SERVER_INFO, {
+    const server = new AnalyticsMcpServer(MCP_SERVER_INFO, {
       capabilities: { tools: { listChanged: false } },
       instructions: this.instructions,
       jsonSchemaValidator: this.validator,
     });
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: this.registry.list() }));
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    server.setRequestHandler('tools/list', (request) => {
+      // Every tool comes in one page, so no cursor this server could have issued exists.
+      if (request.params?.cursor !== undefined) {
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid params: unknown cursor (tools/list returns every tool in one page; omit cursor)');
+      }
+      return { tools: this.registry.list() };
+    });
+    server.setRequestHandler('tools/call', async (request, ctx) => {
       // No tool runs on a role that has not passed the privilege check (see PrivilegedRoleCheck).
       const refusal = await this.roleCheck.refusal();
       if (refusal) return errorResult(refusal);
       return this.registry.call(request.params.name, request.params.arguments, {
-        caller: extra.authInfo?.clientId ?? fallbackCaller,
-        signal: extra.signal,
+        caller: ctx.http?.authInfo?.clientId ?? fallbackCaller,
+        signal: ctx.mcpReq.signal,
       });
     });
     return server;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -56,11 +56,13 @@ export class McpToolRegistry implements OnModuleInit {
       throw new Error(`duplicate MCP tool name "${options.name}": each @McpTool() needs a unique name`);
     }
     const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(options.input, { io: 'input' }) as Record<string, unknown>;
+    const outputSchema = options.output ? jsonSchemaOf(options.output) : undefined;
     this.tools.set(options.name, {
       definition: {
         name: options.name,
         description: options.description,
         inputSchema: inputSchema as Tool['inputSchema'],
+        ...(outputSchema ? { outputSchema: outputSchema as Tool['outputSchema'] } : {}),
         ...(options.annotations ? { annotations: options.annotations } : {}),
       },
       input: options.input,
@@ -116,4 +118,9 @@ export class McpToolRegistry implements OnModuleInit {
       return errorResult(message);
     }
   }
+}
+
+function jsonSchemaOf(schema: z.ZodObject): Record<string, unknown> {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'output' }) as Record<string, unknown>;
+  return json;
 }

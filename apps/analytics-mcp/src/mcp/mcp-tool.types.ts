@@ -5,6 +5,11 @@ export interface McpToolOptions<S extends z.ZodObject = z.ZodObject> {
   name: string;
   description: string;
   input: S;
+  /**
+   * The shape of `structured` in the tool's ToolOutcome, published as the tool's
+   * `outputSchema` so clients can validate `structuredContent` against it.
+   */
+  output?: z.ZodObject;
   annotations?: {
     title?: string;
     readOnlyHint?: boolean;

@@ -1,7 +1,7 @@
-import { Controller, Delete, Get, HttpCode, Inject, Logger, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Logger, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { AuthGuard, type AuthenticatedRequest } from '#auth';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { classifyInboundRequest, isJsonContentType, SUPPORTED_PROTOCOL_VERSIONS, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Request, Response } from 'express';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -10,6 +10,8 @@ import { MCP_THROTTLER } from './mcp.constants.js';
 import { JsonExchangeTransport } from './json-exchange.transport.js';
 import { serializeJsonRpc } from './json-rpc.serializer.js';
 import { MAX_BODY_BYTES, readJsonRpcBody, type BodyLimits } from './mcp-http-body.js';
+import { McpHttpExceptionFilter } from './mcp-http-exception.filter.js';
+import { ModernMcpHandler } from './mcp-modern.handler.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 
 const METHOD_NOT_ALLOWED = {
@@ -17,6 +19,9 @@ const METHOD_NOT_ALLOWED = {
   error: { code: -32000, message: 'Method not allowed: this server is stateless; send JSON-RPC with POST /mcp' },
   id: null,
 };
+
+/** The revisions a 2025-era request may name in MCP-Protocol-Version (2026-07-28 goes through the modern leg). */
+const LEGACY_VERSIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 
 function sendJson(res: Response, status: number, payload: unknown, parts = [JSON.stringify(payload)]): void {
   let length = 0;
@@ -28,25 +33,39 @@ function sendJson(res: Response, status: number, payload: unknown, parts = [JSON
 
 const RATE_WINDOW_MS = 60_000;
 
-const rpcError = (res: Response, status: number, code: number, message: string) =>
-  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
+const rpcError = (res: Response, status: number, code: number, message: string, data?: unknown) =>
+  sendJson(res, status, { jsonrpc: '2.0', error: { code, message, ...(data === undefined ? {} : { data }) }, id: null });
+
+const header = (req: Request, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
 
 /**
- * Streamable HTTP, stateless, JSON responses: each POST gets a fresh SDK Server
- * (cheap: the tool definitions are prebuilt) wired to an in-process transport.
+ * Streamable HTTP, stateless, both protocol eras on one endpoint. The body is read,
+ * bounded and parsed once here, then the SDK's classifier decides the era:
+ * - 2026-07-28 requests (per-request `_meta` envelope) go to the SDK's own handler;
+ * - 2025-era requests (initialize handshake, batches) are served by a fresh SDK Server
+ *   on an in-process JSON exchange transport — the SDK's per-request transports were
+ *   measured slower on this hot path (bench/README.md).
  */
 @Controller('mcp')
 @UseGuards(AuthGuard, CallerThrottlerGuard)
+@UseFilters(McpHttpExceptionFilter)
 export class McpController {
   private readonly logger = new Logger('McpHttp');
   private readonly limits: BodyLimits;
+  /** Longest a POST may take: every call's queue wait, connect and statement limits, plus slack. */
+  private readonly deadlineMs: number;
 
   constructor(
     private readonly servers: McpServerFactory,
+    private readonly modern: ModernMcpHandler,
     @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.limits = { maxBodyBytes: MAX_BODY_BYTES, maxBatch: config.maxBatch, maxSqlBytes: config.maxRequestSqlBytes };
+    this.deadlineMs = config.queueTimeoutMs + config.connectTimeoutMs + config.statementTimeoutMs + 5_000;
   }
 
   @Post()
@@ -55,27 +74,38 @@ export class McpController {
     if (!/application\/json|\*\/\*|application\/\*/.test(accept)) {
       return rpcError(res, 406, -32000, 'Not Acceptable: the client must accept application/json');
     }
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+    if (!isJsonContentType(req.headers['content-type'])) {
       return rpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
-    }
-    const version = req.headers['mcp-protocol-version'];
-    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      return rpcError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
     }
     const body = await readJsonRpcBody(req, this.limits);
     if (!body.ok) return rpcError(res, body.status, body.code, body.message);
     // The guard charged this POST once; every further tools/call in a batch counts too.
     if (body.toolCalls > 1 && !(await this.chargeExtraCalls(req, body.toolCalls - 1, res))) return;
-    const hasRequests = body.messages.some((m) => 'method' in m && 'id' in m);
 
     const caller = req.caller ?? 'anonymous';
+    const authInfo: AuthInfo = { token: '', clientId: caller, scopes: [] };
+    const version = header(req, 'mcp-protocol-version');
+    const route = classifyInboundRequest({
+      httpMethod: 'POST',
+      protocolVersionHeader: version,
+      mcpMethodHeader: header(req, 'mcp-method'),
+      mcpNameHeader: header(req, 'mcp-name'),
+      body: body.raw,
+    });
+    if (route.kind === 'reject') return rpcError(res, route.httpStatus, route.code, route.message, route.data);
+    if (route.kind === 'modern') return this.modern.serve(req, res, body.raw, authInfo, this.deadlineMs);
+
+    if (version !== undefined && !LEGACY_VERSIONS.has(version)) {
+      return rpcError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: 2026-07-28, ${[...LEGACY_VERSIONS].join(', ')})`);
+    }
+    const hasRequests = body.messages.some((m) => 'method' in m && 'id' in m);
     const server = this.servers.create(caller);
     const transport = new JsonExchangeTransport();
     const aborted = () => void transport.close();
     res.once('close', aborted);
     try {
       await server.connect(transport);
-      const replies = transport.exchange(body.messages, { token: '', clientId: caller, scopes: [] });
+      const replies = transport.exchange(body.messages, authInfo, this.deadlineMs);
       if (!hasRequests) {
         res.writeHead(202).end();
         return;

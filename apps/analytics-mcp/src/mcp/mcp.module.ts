@@ -4,6 +4,7 @@ import { SqlGuardModule } from '#sql-guard';
 import { GuardPolicyModule } from '../guard-policy/guard-policy.module.js';
 import { HostCheckMiddleware } from './host-check.middleware.js';
 import { McpController } from './mcp.controller.js';
+import { ModernMcpHandler } from './mcp-modern.handler.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
 import { CatalogTools } from './tools/catalog.tools.js';
@@ -12,7 +13,7 @@ import { QueryTool } from './tools/query.tool.js';
 @Module({
   imports: [DiscoveryModule, SqlGuardModule, GuardPolicyModule],
   controllers: [McpController],
-  providers: [McpToolRegistry, McpServerFactory, QueryTool, CatalogTools],
+  providers: [McpToolRegistry, McpServerFactory, ModernMcpHandler, QueryTool, CatalogTools],
   exports: [McpToolRegistry, McpServerFactory],
 })
 export class McpModule implements NestModule {

@@ -1,5 +1,5 @@
 import { DbUnavailableError, ServerBusyError, UnsafeSessionError } from '#db';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { ToolError } from './mcp-tool.types.js';
 
 interface PgError extends Error {

@@ -51,6 +51,32 @@ LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attn
 WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`;
 
+// int8 values arrive as numbers while they fit in a double, as decimal text beyond.
+const bigint = z.union([z.number().int(), z.string()]);
+const comment = z.string().nullable().describe('The COMMENT ON text, if any.');
+const relationKind = z.enum(['table', 'partitioned table', 'view', 'materialized view', 'foreign table']);
+
+const ListSchemasOutput = z.object({
+  schemas: z.array(z.object({ schema: z.string(), comment, relations: bigint.describe('Tables, views and materialized views in the schema.') })),
+});
+
+const ListTablesOutput = z.object({
+  schema: z.string(),
+  tables: z.array(z.object({ name: z.string(), kind: relationKind, estimated_rows: bigint.nullable(), comment })),
+});
+
+const DescribeTableOutput = z.object({
+  schema: z.string(),
+  table: z.string(),
+  kind: relationKind,
+  comment,
+  estimated_rows: bigint.nullable(),
+  primary_key: z.array(z.string()).nullable(),
+  columns: z.array(
+    z.object({ name: z.string(), type: z.string(), nullable: z.boolean(), default: z.string().nullable(), comment }),
+  ),
+});
+
 /** Schema discovery tools, confined to MCP_READABLE_SCHEMAS. */
 @Injectable()
 export class CatalogTools {
@@ -67,6 +93,7 @@ export class CatalogTools {
     name: 'list_schemas',
     description: 'List the readable schemas with a description and how many tables/views each holds.',
     input: z.object({}),
+    output: ListSchemasOutput,
     annotations: { title: 'List schemas', ...READ_ONLY },
   })
   async listSchemas(_args: object, ctx: ToolCallContext): Promise<ToolOutcome> {
@@ -78,6 +105,7 @@ export class CatalogTools {
     name: 'list_tables',
     description: 'List the tables, views and materialized views of one readable schema, with estimated row counts and descriptions.',
     input: z.object({ schema: z.string().min(1).describe('One of the readable schemas (see list_schemas).') }),
+    output: ListTablesOutput,
     annotations: { title: 'List tables', ...READ_ONLY },
   })
   async listTables(args: { schema: string }, ctx: ToolCallContext): Promise<ToolOutcome> {
@@ -92,6 +120,7 @@ export class CatalogTools {
       schema: z.string().min(1).describe('Readable schema name, e.g. tracksolid.'),
       table: z.string().min(1).describe('Table or view name within the schema (case-sensitive, unquoted).'),
     }),
+    output: DescribeTableOutput,
     annotations: { title: 'Describe table', ...READ_ONLY },
   })
   async describeTable(args: { schema: string; table: string }, ctx: ToolCallContext): Promise<ToolOutcome> {
