@@ -4,6 +4,7 @@
  *
  *   npm run bench -- --rounds 5 --calls 60 --seconds 4
  */
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -57,7 +58,12 @@ const pct = (xs: number[], p: number) => {
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-function mcpTarget(name: string, clients: Client[], pid?: number): Target {
+interface CallingClient {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+function mcpTarget(name: string, clients: CallingClient[], pid?: number): Target {
   let next = 0;
   return {
     name,
@@ -138,6 +144,16 @@ async function main() {
   const http: ServerProcess = await spawnServer(serverEnv);
   const httpClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => connectClient(http.mcpUrl, TOKENS.alice)));
   const httpTarget = mcpTarget('MCP HTTP', httpClients, http.pid);
+  // The same server over the 2026-07-28 revision (no initialize, _meta on every request),
+  // with the SDK's v2 client pinned to it.
+  const modernClients = await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      const c = new ModernClient({ name: 'bench', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await c.connect(new ModernHttpTransport(new URL(http.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${TOKENS.alice}` } } }));
+      return c;
+    }),
+  );
+  const modernTarget = mcpTarget('MCP HTTP 2026-07-28', modernClients, http.pid);
 
   const stdioTransport = new StdioClientTransport({
     command: process.execPath,
@@ -163,7 +179,7 @@ async function main() {
     },
   };
 
-  const targets = [raw, httpTarget, stdioTarget];
+  const targets = [raw, httpTarget, modernTarget, stdioTarget];
   for (const t of targets) for (const w of workloads) for (let i = 0; i < 5; i++) {
     const n = await t.run(w.sql, w.maxRows);
     if (n !== w.rows) throw new Error(`${t.name} ${w.id}: expected ${w.rows} rows, got ${n}`);
@@ -245,7 +261,7 @@ async function main() {
   const targetsRatio: Record<string, number> = { Q1: 2.5, Q2: 2.0, Q3: 1.6 };
   lines.push('# Benchmark results', '');
   lines.push(`Run ${new Date().toISOString()} at commit ${gitRevision()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded), ${positions.toLocaleString('en-US')} rows in tracksolid.position_history.`);
-  lines.push(`Latency: one caller, ${ROUNDS} interleaved rounds × ${CALLS} calls per target and query. Throughput: ${CONCURRENCY} concurrent callers, ${SECONDS} s per target and query, ${thRounds} rounds. Raw pg is \`pg.Pool.query\` as the same analytics_ro role; the server targets use the official MCP SDK client, the query tool, and its full path (auth, guard, read-only transaction, row-limited Execute on a server-side portal, JSON result as structuredContent + text).`, '');
+  lines.push(`Latency: one caller, ${ROUNDS} interleaved rounds × ${CALLS} calls per target and query. Throughput: ${CONCURRENCY} concurrent callers, ${SECONDS} s per target and query, ${thRounds} rounds. Raw pg is \`pg.Pool.query\` as the same analytics_ro role; the server targets use the official MCP SDK clients (v1 for MCP HTTP and stdio, which speak 2025-11-25; v2 pinned to 2026-07-28 for the row so named), the query tool, and its full path (auth, guard, read-only transaction, row-limited Execute on a server-side portal, JSON result as structuredContent + text).`, '');
   lines.push('| query | target | p50 ms | p95 ms | p99 ms | p50 ÷ raw pg | target ratio | calls/s (8 callers) | server CPU ms/call |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const verdicts: string[] = [];
