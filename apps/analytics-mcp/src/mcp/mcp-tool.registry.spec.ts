@@ -13,7 +13,12 @@ import { ToolError, type ToolCallContext } from './mcp-tool.types.js';
 
 @Injectable()
 class EchoTools {
-  @McpTool({ name: 'echo', description: 'Echo a word.', input: z.object({ word: z.string().min(1), times: z.number().int().max(3).optional() }) })
+  @McpTool({
+    name: 'echo',
+    description: 'Echo a word.',
+    input: z.object({ word: z.string().min(1), times: z.number().int().max(3).optional() }),
+    output: z.object({ echo: z.string(), caller: z.string() }),
+  })
   async echo(args: { word: string; times?: number }, ctx: ToolCallContext) {
     if (args.word === 'no') throw new ToolError('refused: "no" is not allowed');
     if (args.word === 'boom') throw new Error('unexpected');
@@ -63,6 +68,14 @@ describe('McpToolRegistry', () => {
     assert.equal(tool!.name, 'echo');
     assert.deepEqual(tool!.inputSchema.required, ['word']);
     assert.equal(registry.list(), registry.list(), 'definitions are rebuilt per call');
+  });
+
+  it('publishes the output schema as outputSchema, and none for a tool without one', async () => {
+    const registry = await registryWith(EchoTools, BigTools);
+    const echo = registry.list().find((t) => t.name === 'echo')!;
+    assert.equal(echo.outputSchema?.type, 'object');
+    assert.deepEqual(echo.outputSchema?.required, ['echo', 'caller']);
+    assert.equal(registry.list().find((t) => t.name === 'blob')!.outputSchema, undefined);
   });
 
   it('refuses two tools with the same name at boot', async () => {
