@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createMcpHandler, type AuthInfo, type McpHandlerRequestOptions, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { toNodeHandler, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,7 +15,7 @@ import { McpServerFactory } from './mcp-server.factory.js';
  * over parsed.
  */
 @Injectable()
-export class ModernMcpHandler implements OnModuleDestroy {
+export class ModernMcpHandler implements OnApplicationShutdown {
   private readonly logger = new Logger('McpModern');
   private readonly handler: McpHttpHandler;
   private readonly onerror = (err: Error) => this.logger.debug({ err: err.message }, 'MCP request rejected or failed');
@@ -30,7 +30,9 @@ export class ModernMcpHandler implements OnModuleDestroy {
     return node(req as never, res as never, parsedBody);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  // After the HTTP server has stopped (not at module destroy, which runs before it),
+  // so calls in flight during a drain still finish.
+  async onApplicationShutdown(): Promise<void> {
     await this.handler.close();
   }
 
