@@ -144,16 +144,18 @@ async function main() {
   const http: ServerProcess = await spawnServer(serverEnv);
   const httpClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => connectClient(http.mcpUrl, TOKENS.alice)));
   const httpTarget = mcpTarget('MCP HTTP', httpClients, http.pid);
-  // The same server over the 2026-07-28 revision (no initialize, _meta on every request),
-  // with the SDK's v2 client pinned to it.
+  // The 2026-07-28 revision (no initialize, _meta on every request) with the SDK's v2
+  // client pinned to it, on a server process of its own so that neither era's garbage
+  // is charged to the other's CPU and latency.
+  const modern: ServerProcess = await spawnServer(serverEnv);
   const modernClients = await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       const c = new ModernClient({ name: 'bench', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-      await c.connect(new ModernHttpTransport(new URL(http.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${TOKENS.alice}` } } }));
+      await c.connect(new ModernHttpTransport(new URL(modern.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${TOKENS.alice}` } } }));
       return c;
     }),
   );
-  const modernTarget = mcpTarget('MCP HTTP 2026-07-28', modernClients, http.pid);
+  const modernTarget = mcpTarget('MCP HTTP 2026-07-28', modernClients, modern.pid);
 
   const stdioTransport = new StdioClientTransport({
     command: process.execPath,
@@ -253,6 +255,7 @@ async function main() {
 
   for (const t of [...targets, floorTarget]) await t.close();
   await http.stop();
+  await modern.stop();
   await demo.stop();
 
   // Report.
