@@ -114,6 +114,9 @@ async function main() {
   const demo: EmbeddedDemo = await startBenchDatabase(log);
   const admin = new pg.Client(demo.superuserUrl);
   await admin.connect();
+  // Two HTTP servers (one per protocol era), the stdio server and the raw pool each hold
+  // up to CONCURRENCY + 1 connections; the demo role's limit (20) is sized for one server.
+  await admin.query(`ALTER ROLE analytics_ro CONNECTION LIMIT ${4 * (CONCURRENCY + 1)}`);
   const positions = Number((await admin.query('SELECT count(*) FROM tracksolid.position_history')).rows[0].count);
   const probe = (await admin.query(`SELECT device_id, recorded_at::text AS t FROM tracksolid.position_history WHERE device_id = 42 ORDER BY recorded_at DESC OFFSET 100 LIMIT 1`)).rows[0];
   const guardPolicy = await policyFromDatabase(admin);
