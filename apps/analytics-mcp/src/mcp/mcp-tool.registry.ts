@@ -55,8 +55,8 @@ export class McpToolRegistry implements OnModuleInit {
     if (this.tools.has(options.name)) {
       throw new Error(`duplicate MCP tool name "${options.name}": each @McpTool() needs a unique name`);
     }
-    const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(options.input, { io: 'input' }) as Record<string, unknown>;
-    const outputSchema = options.output ? jsonSchemaOf(options.output) : undefined;
+    const inputSchema = jsonSchemaOf(options.input, 'input');
+    const outputSchema = options.output ? jsonSchemaOf(options.output, 'output') : undefined;
     this.tools.set(options.name, {
       definition: {
         name: options.name,
@@ -120,7 +120,7 @@ export class McpToolRegistry implements OnModuleInit {
   }
 }
 
-function jsonSchemaOf(schema: z.ZodObject): Record<string, unknown> {
-  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'output' }) as Record<string, unknown>;
+function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io }) as Record<string, unknown>;
   return json;
 }
