@@ -5,11 +5,11 @@ import { Injectable } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { z } from 'zod';
-import { McpTool } from './mcp-tool.decorator.js';
+import { McpTool } from '#mcp-tools';
 import { McpToolRegistry } from './mcp-tool.registry.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { loadConfig } from '../config/app-config.js';
-import { ToolError, type ToolCallContext } from './mcp-tool.types.js';
+import { ToolError, type ToolCallContext } from '#mcp-tools';
 
 @Injectable()
 class EchoTools {

@@ -4,9 +4,8 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
-import { MCP_TOOL_METADATA } from './mcp.constants.js';
+import { MCP_TOOL_METADATA, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { responseFits } from './result-size.js';
-import type { McpToolOptions, ToolCallContext, ToolOutcome } from './mcp-tool.types.js';
 import { describeToolError, errorResult } from './tool-errors.js';
 
 interface RegisteredTool {
@@ -76,8 +75,15 @@ export class McpToolRegistry implements OnModuleInit {
    * when escaping still pushes a table result over, rows are dropped from the end
    * and it says so (truncated_reason "bytes").
    */
-  private bounded(name: string, structured: Record<string, unknown>): CallToolResult {
+  private bounded(name: string, { structured, content }: ToolOutcome): CallToolResult {
     const cap = this.config.maxResultBytes;
+    if (content) {
+      const size = content.reduce((n, c) => n + Buffer.byteLength(JSON.stringify(c.type === 'text' ? c.text : c.data)), 0) + Buffer.byteLength(JSON.stringify(structured));
+      if (size > cap) {
+        return errorResult(`the result of ${name} is larger than the server's result cap (${cap} bytes, MCP_MAX_RESULT_BYTES); ask for less`);
+      }
+      return { content, structuredContent: structured };
+    }
     let text = JSON.stringify(structured);
     const rows = structured.rows;
     for (let attempt = 0; !responseFits(text, cap); attempt++) {
@@ -107,8 +113,7 @@ export class McpToolRegistry implements OnModuleInit {
       return errorResult(`invalid arguments for ${name}: ${issues.join('; ')}`);
     }
     try {
-      const { structured } = await tool.invoke(parsed.data, ctx);
-      return this.bounded(name, structured);
+      return this.bounded(name, await tool.invoke(parsed.data, ctx));
     } catch (err) {
       const message = describeToolError(err);
       if (message === null) {

@@ -1,3 +1,2 @@
-export const MCP_TOOL_METADATA = 'analytics-mcp:tool';
 export const MCP_SERVER_INFO = { name: 'analytics-mcp', version: '0.1.0' } as const;
 export const MCP_THROTTLER = 'mcp';

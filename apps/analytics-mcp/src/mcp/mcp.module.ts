@@ -2,6 +2,7 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { SqlGuardModule } from '#sql-guard';
 import { GuardPolicyModule } from '../guard-policy/guard-policy.module.js';
+import { GuardedQueryService } from './guarded-query.service.js';
 import { HostCheckMiddleware } from './host-check.middleware.js';
 import { McpController } from './mcp.controller.js';
 import { ModernMcpHandler } from './mcp-modern.handler.js';
@@ -13,8 +14,8 @@ import { QueryTool } from './tools/query.tool.js';
 @Module({
   imports: [DiscoveryModule, SqlGuardModule, GuardPolicyModule],
   controllers: [McpController],
-  providers: [McpToolRegistry, McpServerFactory, ModernMcpHandler, QueryTool, CatalogTools],
-  exports: [McpToolRegistry, McpServerFactory],
+  providers: [McpToolRegistry, McpServerFactory, ModernMcpHandler, GuardedQueryService, QueryTool, CatalogTools],
+  exports: [McpToolRegistry, McpServerFactory, GuardedQueryService],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,6 +1,6 @@
 import { DbUnavailableError, ServerBusyError, UnsafeSessionError } from '#db';
 import type { CallToolResult } from '@modelcontextprotocol/server';
-import { ToolError } from './mcp-tool.types.js';
+import { ToolError } from '#mcp-tools';
 
 interface PgError extends Error {
   code?: string;

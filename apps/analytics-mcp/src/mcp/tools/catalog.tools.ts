@@ -3,8 +3,7 @@ import { DbService } from '#db';
 import { z } from 'zod';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import type { AppConfig } from '../../config/app-config.js';
-import { McpTool } from '../mcp-tool.decorator.js';
-import { ToolError, type ToolCallContext, type ToolOutcome } from '../mcp-tool.types.js';
+import { McpTool, ToolError, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 

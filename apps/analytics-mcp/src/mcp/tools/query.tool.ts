@@ -1,13 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DbService } from '#db';
-import { SqlGuardService } from '#sql-guard';
+import { Injectable } from '@nestjs/common';
+import { McpTool, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { z } from 'zod';
-import { APP_CONFIG } from '../../config/config.constants.js';
-import type { AppConfig } from '../../config/app-config.js';
-import { GuardPolicyService } from '../../guard-policy/guard-policy.service.js';
-import { rowBytesBudget } from '../result-size.js';
-import { McpTool } from '../mcp-tool.decorator.js';
-import { ToolError, type ToolCallContext, type ToolOutcome } from '../mcp-tool.types.js';
+import { GuardedQueryService } from '../guarded-query.service.js';
 
 const QueryInput = z.object({
   sql: z
@@ -36,14 +30,7 @@ const QueryOutput = z.object({
 
 @Injectable()
 export class QueryTool {
-  private readonly logger = new Logger('query');
-
-  constructor(
-    private readonly db: DbService,
-    private readonly guard: SqlGuardService,
-    private readonly policies: GuardPolicyService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly queries: GuardedQueryService) {}
 
   @McpTool({
     name: 'query',
@@ -54,40 +41,14 @@ export class QueryTool {
     annotations: { title: 'Read-only SQL query', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   })
   async query(args: z.infer<typeof QueryInput>, ctx: ToolCallContext): Promise<ToolOutcome> {
-    const started = performance.now();
-    const policy = await Promise.resolve(this.policies.current()).catch((err: Error) => {
-      throw new ToolError(err.message);
-    });
-    const verdict = await this.guard.checkAsync(args.sql, policy);
-    if (!verdict.ok) {
-      this.logger.log({ caller: ctx.caller, refused: verdict.reason, sql: args.sql.slice(0, 500) }, 'query refused');
-      throw new ToolError(verdict.reason);
-    }
-    const maxRows = Math.min(args.max_rows ?? this.config.defaultRows, this.config.maxRows);
-    const result = await this.db.query({
-      sql: args.sql,
-      maxRows,
-      maxBytes: rowBytesBudget(this.config.maxResultBytes),
-      caller: ctx.caller,
-    });
-    const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
-    this.logger.log(
-      {
-        caller: ctx.caller,
-        rows: result.rows.length,
-        truncated: result.truncatedBy ?? false,
-        ms: Math.round(performance.now() - started),
-        sql: args.sql.slice(0, 500),
-      },
-      'query',
-    );
+    const result = await this.queries.run({ sql: args.sql, maxRows: args.max_rows, caller: ctx.caller, tool: 'query' });
     return {
       structured: {
         row_count: result.rows.length,
         truncated: result.truncated,
         ...(result.truncatedBy ? { truncated_reason: result.truncatedBy } : {}),
         ...(result.truncatedBy === 'bytes' ? { note: BYTES_NOTE } : {}),
-        columns: result.columns.map((c, i) => ({ name: c.name, type: types[i] })),
+        columns: result.columns.map((c, i) => ({ name: c.name, type: result.types[i] })),
         rows: result.rows,
       },
     };

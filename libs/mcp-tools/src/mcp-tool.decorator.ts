@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
 import type { z } from 'zod';
-import { MCP_TOOL_METADATA } from './mcp.constants.js';
+import { MCP_TOOL_METADATA } from './mcp-tools.constants.js';
 import type { McpToolOptions } from './mcp-tool.types.js';
 
 /**

@@ -25,14 +25,29 @@ export interface ToolCallContext {
   signal?: AbortSignal;
 }
 
-/** What a tool method returns: structured data, also sent as compact JSON text. */
+/** Content a tool sends in place of its structured JSON as text. */
+export type ToolContent = { type: 'text'; text: string } | { type: 'image'; data: string; mimeType: string };
+
+/**
+ * What a tool method returns. `structured` becomes `structuredContent`; by default the
+ * same JSON is also the text content. A tool that renders its answer another way (CSV,
+ * an image) sets `content`, and `structured` then carries the facts about it. Both count
+ * against the server's result cap.
+ */
 export interface ToolOutcome {
   structured: Record<string, unknown>;
+  content?: ToolContent[];
 }
 
-/** A refusal or failure the model can act on; becomes an `isError` tool result. */
+/**
+ * A refusal or failure the model can act on; becomes an `isError` tool result.
+ * `kind` is a short machine-readable reason for logs and metrics (e.g. "refused").
+ */
 export class ToolError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly kind: string = 'error',
+  ) {
     super(message);
     this.name = 'ToolError';
   }

@@ -1,0 +1,76 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DbService, type ReadOnlyResult } from '#db';
+import { ToolError } from '#mcp-tools';
+import { SqlGuardService } from '#sql-guard';
+import { APP_CONFIG } from '../config/config.constants.js';
+import type { AppConfig } from '../config/app-config.js';
+import { GuardPolicyService } from '../guard-policy/guard-policy.service.js';
+import { rowBytesBudget } from './result-size.js';
+
+export interface GuardedQueryRequest {
+  sql: string;
+  /** Asked-for rows; defaults to MCP_DEFAULT_ROWS and never exceeds MCP_MAX_ROWS. */
+  maxRows?: number;
+  caller: string;
+  /** The calling tool, for the log line. */
+  tool: string;
+}
+
+export interface GuardedQueryResult extends ReadOnlyResult {
+  /** PostgreSQL type names, in column order. */
+  types: string[];
+}
+
+/**
+ * Model-written SQL, the one way: the guard against the live catalogue's policy, then the
+ * read-only unit of work with the row, byte and time caps. Every tool that runs a
+ * statement it did not write itself goes through here.
+ */
+@Injectable()
+export class GuardedQueryService {
+  private readonly logger = new Logger('query');
+
+  constructor(
+    private readonly db: DbService,
+    private readonly guard: SqlGuardService,
+    private readonly policies: GuardPolicyService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Throws ToolError (kind "refused") with the guard's reason when the statement is refused. */
+  async assertAllowed(sql: string, caller: string, tool: string): Promise<void> {
+    const policy = await Promise.resolve(this.policies.current()).catch((err: Error) => {
+      throw new ToolError(err.message, 'unavailable');
+    });
+    const verdict = await this.guard.checkAsync(sql, policy);
+    if (!verdict.ok) {
+      this.logger.log({ caller, tool, refused: verdict.reason, sql: sql.slice(0, 500) }, `${tool} refused`);
+      throw new ToolError(verdict.reason, 'refused');
+    }
+  }
+
+  async run(req: GuardedQueryRequest): Promise<GuardedQueryResult> {
+    const started = performance.now();
+    await this.assertAllowed(req.sql, req.caller, req.tool);
+    const maxRows = Math.min(req.maxRows ?? this.config.defaultRows, this.config.maxRows);
+    const result = await this.db.query({
+      sql: req.sql,
+      maxRows,
+      maxBytes: rowBytesBudget(this.config.maxResultBytes),
+      caller: req.caller,
+    });
+    const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
+    this.logger.log(
+      {
+        caller: req.caller,
+        tool: req.tool,
+        rows: result.rows.length,
+        truncated: result.truncatedBy ?? false,
+        ms: Math.round(performance.now() - started),
+        sql: req.sql.slice(0, 500),
+      },
+      req.tool,
+    );
+    return { ...result, types };
+  }
+}
