@@ -7,6 +7,7 @@ import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { ConnectionLimitCheck } from './connection-limit.check.js';
 import { HealthModule } from './health/health.module.js';
+import { FleetModule } from './fleet/fleet.module.js';
 import { createLogStream } from './logging/log-stream.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { MCP_THROTTLER } from './mcp/mcp.constants.js';
@@ -81,6 +82,7 @@ export class AppModule {
         RoleCheckModule,
         HealthModule,
         McpModule,
+        FleetModule,
       ],
       providers: [ConnectionLimitCheck],
     };

@@ -45,3 +45,16 @@ export class UnsafeSessionError extends Error {
     this.name = 'UnsafeSessionError';
   }
 }
+
+/**
+ * Raised when the caller's abort signal fired: the statement was cancelled in
+ * PostgreSQL (or never started) and its connection went back to the pool clean, or
+ * was closed when its state could not be known.
+ */
+export class QueryCancelledError extends Error {
+  readonly code = 'QUERY_CANCELLED';
+  constructor(readonly stage: 'queued' | 'connecting' | 'running') {
+    super(`cancelled by the client while ${stage === 'queued' ? 'waiting for a database connection' : stage === 'connecting' ? 'connecting' : 'the statement ran'}`);
+    this.name = 'QueryCancelledError';
+  }
+}

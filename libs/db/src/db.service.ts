@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@ne
 import type pg from 'pg';
 import { DB_OPTIONS, PG_POOL, PG_PROBE_POOL } from './db.constants.js';
 import type { DbModuleOptions } from './db-options.interface.js';
-import { DbUnavailableError, UnsafeSessionError } from './db.errors.js';
+import { sendCancelRequest } from './cancel-request.js';
+import { DbUnavailableError, QueryCancelledError, UnsafeSessionError } from './db.errors.js';
 import { isDisconnectError } from './disconnect.js';
 import { ReadOnlyBatch, type ReadOnlyResult } from './read-only-batch.js';
 import { FairSemaphore } from './fair-semaphore.js';
@@ -18,6 +19,22 @@ export interface ReadOnlyQuery {
   maxBytes?: number;
   /** Who asked; shown to DBAs as application_name `<app>:<caller>`. */
   caller?: string;
+  /**
+   * Aborting it cancels the call: a queued call leaves the queue, a running statement
+   * is cancelled in PostgreSQL, and the call rejects with a QueryCancelledError.
+   */
+  signal?: AbortSignal;
+}
+
+/** Bound on sending the cancel request, and again on the backend answering it. */
+const CANCEL_TIMEOUT_MS = 1_000;
+
+interface BackendClient {
+  host?: string;
+  port?: number;
+  processID: number | null;
+  secretKey: number | null;
+  connection: { stream: { destroy(): void } };
 }
 
 export interface PingResult {
@@ -103,7 +120,7 @@ export class DbService implements OnApplicationShutdown {
   }
 
   async query(q: ReadOnlyQuery): Promise<ReadOnlyResult> {
-    const release = await this.gate.acquire(q.caller);
+    const release = await this.gate.acquire(q.caller, q.signal);
     try {
       let staleSkips = 0;
       let freshFailures = 0;
@@ -111,7 +128,12 @@ export class DbService implements OnApplicationShutdown {
       for (;;) {
         let reused = false;
         try {
+          if (q.signal?.aborted) throw new QueryCancelledError('connecting');
           const client = await this.pool.connect();
+          if (q.signal?.aborted) {
+            client.release();
+            throw new QueryCancelledError('connecting');
+          }
           const tagged = client as pg.PoolClient & { [USES]?: number };
           reused = (tagged[USES] = (tagged[USES] ?? 0) + 1) > 1;
           if (!reused) {
@@ -131,7 +153,7 @@ export class DbService implements OnApplicationShutdown {
             this.logger.warn(`statement canceled by a conflict (${describe(err.error)}); running it once more`);
             continue;
           }
-          if (!isDisconnectError(err)) throw err;
+          if (!isDisconnectError(err) || q.signal?.aborted) throw err;
           // A pooled connection that died while idle (restart, pg_terminate_backend,
           // idle_session_timeout) is the pool's problem, not the caller's: discard it
           // and take another. A fresh connection failing gets exactly one retry.
@@ -180,24 +202,98 @@ export class DbService implements OnApplicationShutdown {
       client.release(err as Error);
       throw err;
     }
+    if (q.signal) return this.cancellable(client, batch, q.signal);
+    return this.settle(client, batch);
+  }
+
+  /**
+   * Runs `settle` unless the signal aborts first: then a CancelRequest goes to the
+   * backend (bounded to 1 s; when it cannot be sent, or the backend does not stop
+   * within 1 s more, the socket is cut). The connection goes back to the pool only
+   * when the statement ended with the cancel's own error and the ROLLBACK after it
+   * succeeded; otherwise (it finished first, or its state is unknown) it is closed, so
+   * a late cancel can never reach a statement of the next caller.
+   */
+  private async cancellable(client: pg.PoolClient, batch: ReadOnlyBatch, signal: AbortSignal): Promise<ReadOnlyResult> {
+    const backend = client as unknown as BackendClient;
+    let cancelled: Promise<boolean> | undefined;
+    let cutTimer: NodeJS.Timeout | undefined;
+    const cut = () => backend.connection.stream.destroy();
+    const onAbort = () => {
+      cancelled ??= this.cancelBackend(backend).then((sent) => {
+        if (!sent) cut();
+        else cutTimer = setTimeout(cut, CANCEL_TIMEOUT_MS);
+        return sent;
+      });
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    let outcome: { ok: true; result: ReadOnlyResult } | { ok: false; err: unknown };
     try {
-      const result = await batch.done;
-      // A batch that cut its socket at the byte cap leaves nothing reusable.
-      client.release(batch.connectionSpent ? new Error('closed at the result byte cap') : undefined);
-      return result;
-    } catch (err) {
-      if (isDisconnectError(err)) {
-        client.release(err as Error);
-        throw err;
-      }
-      // The statement failed, so the server skipped the batch's ROLLBACK.
-      await client.query('ROLLBACK').then(
-        () => client.release(),
-        (rollbackErr: Error) => client.release(rollbackErr),
+      outcome = await batch.done.then(
+        (result) => ({ ok: true as const, result }),
+        (err: unknown) => ({ ok: false as const, err }),
       );
-      if (isRetryableConflict(err)) throw new StatementConflict(err as Error, batch.rowsReceived);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (!cancelled) return outcome.ok ? this.released(client, batch, outcome.result) : this.failed(client, batch, outcome.err);
+    const sent = await cancelled;
+    clearTimeout(cutTimer);
+    if (!outcome.ok && sent && (outcome.err as { code?: string }).code === '57014' && !isDisconnectError(outcome.err)) {
+      await this.rollbackAndRelease(client);
+    } else {
+      client.release(new Error('statement cancelled; connection state unknown'));
+    }
+    throw new QueryCancelledError('running');
+  }
+
+  private async cancelBackend(backend: BackendClient): Promise<boolean> {
+    if (backend.processID === null || backend.secretKey === null) return false;
+    try {
+      await sendCancelRequest(
+        { host: backend.host, port: backend.port, processID: backend.processID, secretKey: backend.secretKey },
+        CANCEL_TIMEOUT_MS,
+      );
+      return true;
+    } catch (err) {
+      this.logger.warn(`cancel request failed (${describe(err)}); closing the connection instead`);
+      return false;
+    }
+  }
+
+  private async settle(client: pg.PoolClient, batch: ReadOnlyBatch): Promise<ReadOnlyResult> {
+    let result: ReadOnlyResult;
+    try {
+      result = await batch.done;
+    } catch (err) {
+      return this.failed(client, batch, err);
+    }
+    return this.released(client, batch, result);
+  }
+
+  private released(client: pg.PoolClient, batch: ReadOnlyBatch, result: ReadOnlyResult): ReadOnlyResult {
+    // A batch that cut its socket at the byte cap leaves nothing reusable.
+    client.release(batch.connectionSpent ? new Error('closed at the result byte cap') : undefined);
+    return result;
+  }
+
+  private async rollbackAndRelease(client: pg.PoolClient): Promise<void> {
+    await client.query('ROLLBACK').then(
+      () => client.release(),
+      (rollbackErr: Error) => client.release(rollbackErr),
+    );
+  }
+
+  private async failed(client: pg.PoolClient, batch: ReadOnlyBatch, err: unknown): Promise<never> {
+    if (isDisconnectError(err)) {
+      client.release(err as Error);
       throw err;
     }
+    // The statement failed, so the server skipped the batch's ROLLBACK.
+    await this.rollbackAndRelease(client);
+    if (isRetryableConflict(err)) throw new StatementConflict(err as Error, batch.rowsReceived);
+    throw err;
   }
 
   /**

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as flush } from 'node:timers/promises';
 import { FairSemaphore, type FairSemaphoreOptions } from './fair-semaphore.js';
-import { ServerBusyError } from './db.errors.js';
+import { QueryCancelledError, ServerBusyError } from './db.errors.js';
 
 const LONG = 60_000;
 
@@ -325,5 +325,39 @@ describe('FairSemaphore', () => {
     assert.equal(sem.inFlight, 0);
     assert.equal(sem.activeCallers, 0);
     assert.ok(served > 500 && refused > 0, `served ${served}, refused ${refused}`);
+  });
+
+  it('takes a cancelled waiter out of the queue at once, and hands its turn to the next', async () => {
+    const sem = make({ permits: 1, perCaller: 1 });
+    const held = await sem.acquire('alice');
+    const abort = new AbortController();
+    const cancelled = sem.acquire('bob', abort.signal);
+    const granted: string[] = [];
+    const releases = new Map<string, () => void>();
+    void take(sem, 'carol', 'c1', granted, releases);
+    await flush();
+    assert.equal(sem.waiting, 2);
+    abort.abort();
+    await assert.rejects(cancelled, (e) => e instanceof QueryCancelledError && /waiting for a database connection/.test(e.message));
+    assert.equal(sem.waiting, 1);
+    assert.deepEqual(sem.callerStats('bob'), { running: 0, waiting: 0 });
+    held();
+    await flush();
+    assert.deepEqual(granted, ['c1']);
+    releases.get('c1')!();
+    assert.equal(sem.inFlight, 0);
+    assert.equal(sem.activeCallers, 0);
+  });
+
+  it('refuses at once a call whose signal has already aborted, and ignores an abort after the grant', async () => {
+    const sem = make({ permits: 1, perCaller: 1 });
+    await assert.rejects(sem.acquire('alice', AbortSignal.abort()), QueryCancelledError);
+    assert.equal(sem.inFlight, 0);
+    const abort = new AbortController();
+    const release = await sem.acquire('alice', abort.signal);
+    abort.abort();
+    assert.equal(sem.inFlight, 1);
+    release();
+    assert.equal(sem.inFlight, 0);
   });
 });

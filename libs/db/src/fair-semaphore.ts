@@ -1,4 +1,4 @@
-import { ServerBusyError } from './db.errors.js';
+import { QueryCancelledError, ServerBusyError } from './db.errors.js';
 
 export interface FairSemaphoreOptions {
   /** Work allowed in flight at once, over all callers. */
@@ -22,6 +22,8 @@ interface Waiter {
   resolve: (release: () => void) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 interface CallerState {
@@ -90,8 +92,13 @@ export class FairSemaphore {
     return { running: s?.running ?? 0, waiting: s?.waiters.length ?? 0 };
   }
 
-  /** Resolves with a release function, to be called exactly once when the work is done. */
-  acquire(caller: string | undefined): Promise<() => void> {
+  /**
+   * Resolves with a release function, to be called exactly once when the work is done.
+   * A call whose `signal` aborts while it waits leaves the queue at once and rejects
+   * with a QueryCancelledError.
+   */
+  acquire(caller: string | undefined, signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(new QueryCancelledError('queued'));
     const state = this.stateOf(caller);
     // A free permit never coexists with a waiter that may take it (release hands permits
     // straight over), so a caller under its limit may take a free one at once.
@@ -113,6 +120,11 @@ export class FairSemaphore {
         reject,
         timer: setTimeout(() => this.expire(waiter), this.timeoutMs),
       };
+      if (signal) {
+        waiter.signal = signal;
+        waiter.onAbort = () => this.withdraw(waiter, new QueryCancelledError('queued'));
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
       state.waiters.push(waiter);
       this.queued++;
     });
@@ -141,15 +153,26 @@ export class FairSemaphore {
   }
 
   private expire(waiter: Waiter): void {
+    // With a connection free, only this caller's own limit held the call back.
+    const reason = this.available > 0 ? 'caller-timeout' : 'queue-timeout';
+    this.withdraw(waiter, new ServerBusyError(reason, { waitedMs: this.timeoutMs, callerLimit: this.perCaller }));
+  }
+
+  /** Takes a waiter out of the queue (timed out or cancelled) and rejects it. */
+  private withdraw(waiter: Waiter, err: Error): void {
     const state = this.callers.get(waiter.caller);
     const i = state ? state.waiters.indexOf(waiter) : -1;
     if (!state || i < 0) return;
     state.waiters.splice(i, 1);
     this.queued--;
-    // With a connection free, only this caller's own limit held the call back.
-    const reason = this.available > 0 ? 'caller-timeout' : 'queue-timeout';
+    clearTimeout(waiter.timer);
+    this.unlisten(waiter);
     this.forgetIfIdle(waiter.caller, state);
-    waiter.reject(new ServerBusyError(reason, { waitedMs: this.timeoutMs, callerLimit: this.perCaller }));
+    waiter.reject(err);
+  }
+
+  private unlisten(waiter: Waiter): void {
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 
   private releaser(caller: string | undefined): () => void {
@@ -179,6 +202,7 @@ export class FairSemaphore {
       const waiter = next.waiters.shift()!;
       this.queued--;
       clearTimeout(waiter.timer);
+      this.unlisten(waiter);
       this.grant(next);
       waiter.resolve(this.releaser(waiter.caller));
     }

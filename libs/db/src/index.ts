@@ -4,7 +4,7 @@ export type { ReadOnlyQuery, PingResult } from './db.service.js';
 export type { ReadOnlyResult, ResultColumn } from './read-only-batch.js';
 export type { DbModuleOptions, DbModuleAsyncOptions } from './db-options.interface.js';
 export { DB_OPTIONS, PG_POOL, PG_PROBE_POOL } from './db.constants.js';
-export { DbUnavailableError, ServerBusyError, UnsafeSessionError } from './db.errors.js';
+export { DbUnavailableError, QueryCancelledError, ServerBusyError, UnsafeSessionError } from './db.errors.js';
 export {
   assessConnectionBudget,
   assessDeployment,

@@ -14,6 +14,18 @@ export interface GuardedQueryRequest {
   caller: string;
   /** The calling tool, for the log line. */
   tool: string;
+  /** The call's abort signal: cancels the statement in PostgreSQL. */
+  signal?: AbortSignal;
+}
+
+export interface GuardedExplainRequest {
+  /** The statement to explain; the guard checks it exactly as `query` would. */
+  sql: string;
+  /** Run it (EXPLAIN ANALYZE) inside the same read-only, rolled-back, time-limited transaction. */
+  analyze: boolean;
+  caller: string;
+  tool: string;
+  signal?: AbortSignal;
 }
 
 export interface GuardedQueryResult extends ReadOnlyResult {
@@ -58,6 +70,7 @@ export class GuardedQueryService {
       maxRows,
       maxBytes: rowBytesBudget(this.config.maxResultBytes),
       caller: req.caller,
+      signal: req.signal,
     });
     const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
     this.logger.log(
@@ -73,4 +86,35 @@ export class GuardedQueryService {
     );
     return { ...result, types };
   }
+
+  /**
+   * The plan of one statement the guard accepts, as PostgreSQL's JSON. The wrapper is
+   * fixed text chosen by `analyze` alone, and the statement follows it on a line of
+   * its own, so it starts no token of the wrapper's and nothing follows it: what runs
+   * is EXPLAIN of the very statement the guard parsed. Parse still takes one
+   * statement only, and ANALYZE runs inside the read-only transaction that is rolled
+   * back, with the statement timeout.
+   */
+  async explain(req: GuardedExplainRequest): Promise<{ plan: unknown; truncated: boolean }> {
+    const started = performance.now();
+    await this.assertAllowed(req.sql, req.caller, req.tool);
+    const result = await this.db.query({
+      sql: `${req.analyze ? EXPLAIN_ANALYZE : EXPLAIN}\n${req.sql}`,
+      maxRows: 1,
+      maxBytes: rowBytesBudget(this.config.maxResultBytes),
+      caller: req.caller,
+      signal: req.signal,
+    });
+    this.logger.log(
+      { caller: req.caller, tool: req.tool, analyze: req.analyze, ms: Math.round(performance.now() - started), sql: req.sql.slice(0, 500) },
+      req.tool,
+    );
+    if (result.truncatedBy === 'bytes') return { plan: undefined, truncated: true };
+    const plan = result.rows[0]?.[0];
+    if (result.columns.length !== 1 || plan === undefined) throw new Error('EXPLAIN returned no plan');
+    return { plan, truncated: false };
+  }
 }
+
+const EXPLAIN = 'EXPLAIN (FORMAT JSON)';
+const EXPLAIN_ANALYZE = 'EXPLAIN (FORMAT JSON, ANALYZE, BUFFERS)';

@@ -5,6 +5,8 @@ import {
   Server,
   type CallToolResult,
   type JSONRPCMessage,
+  type JSONRPCNotification,
+  type MessageExtraInfo,
   type McpRequestContext,
   type RequestId,
   type Transport,
@@ -13,6 +15,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { MCP_SERVER_INFO } from './mcp.constants.js';
+import { InFlightCalls } from './in-flight-calls.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
 import { PrivilegedRoleCheck } from '../role-check/privileged-role.check.js';
 import { shortenInvalidParams } from './protocol-errors.js';
@@ -31,6 +34,15 @@ import { errorResult } from './tool-errors.js';
  */
 class AnalyticsMcpServer extends Server {
   private readonly structured = new Map<RequestId, unknown>();
+  /** Sees every notifications/cancelled (with the caller its transport verified) before the SDK does. */
+  onCancelled?: (params: { requestId?: unknown; reason?: unknown }, clientId: string | undefined) => void;
+
+  protected override _onnotification(notification: JSONRPCNotification, extra?: MessageExtraInfo): void {
+    if (notification.method === 'notifications/cancelled' && notification.params && typeof notification.params === 'object') {
+      this.onCancelled?.(notification.params as { requestId?: unknown; reason?: unknown }, extra?.authInfo?.clientId);
+    }
+    super._onnotification(notification, extra);
+  }
 
   override async connect(transport: Transport): Promise<void> {
     // The entries identify their transport by object, so it is patched, not wrapped.
@@ -73,6 +85,7 @@ export class McpServerFactory {
   constructor(
     private readonly registry: McpToolRegistry,
     private readonly roleCheck: PrivilegedRoleCheck,
+    private readonly inFlight: InFlightCalls,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.instructions = [
@@ -93,6 +106,9 @@ export class McpServerFactory {
       instructions: this.instructions,
       jsonSchemaValidator: this.validator,
     });
+    // The SDK aborts a call named by a cancel that reaches the Server serving it (stdio);
+    // on stateless HTTP the cancel comes in another POST, so it is matched server-wide.
+    server.onCancelled = (params, clientId) => void this.inFlight.cancel(clientId ?? fallbackCaller, params.requestId, params.reason);
     server.setRequestHandler('tools/list', (request) => {
       // Every tool comes in one page, so no cursor this server could have issued exists.
       if (request.params?.cursor !== undefined) {
@@ -104,10 +120,18 @@ export class McpServerFactory {
       // No tool runs on a role that has not passed the privilege check (see PrivilegedRoleCheck).
       const refusal = await this.roleCheck.refusal();
       if (refusal) return errorResult(refusal);
-      const result = await this.registry.call(request.params.name, request.params.arguments, {
-        caller: ctx.http?.authInfo?.clientId ?? fallbackCaller,
-        signal: ctx.mcpReq.signal,
-      });
+      const caller = ctx.http?.authInfo?.clientId ?? fallbackCaller;
+      // Aborted when the client goes away (the SDK closes the Server) or cancels the call.
+      const call = this.inFlight.begin(caller, ctx.mcpReq.id);
+      let result: CallToolResult;
+      try {
+        result = await this.registry.call(request.params.name, request.params.arguments, {
+          caller,
+          signal: AbortSignal.any([ctx.mcpReq.signal, call.signal]),
+        });
+      } finally {
+        call.end();
+      }
       // A cancelled call gets no answer, so nothing would collect what is set aside.
       return ctx.mcpReq.signal.aborted ? result : server.setAside(ctx.mcpReq.id, result);
     });

@@ -4,7 +4,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
-import { MCP_TOOL_METADATA, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
+import { MCP_TOOL_METADATA, ToolError, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { responseFits } from './result-size.js';
 import { describeToolError, errorResult } from './tool-errors.js';
 
@@ -65,8 +65,21 @@ export class McpToolRegistry implements OnModuleInit {
         ...(options.annotations ? { annotations: options.annotations } : {}),
       },
       input: options.input,
-      invoke,
+      invoke: this.cancellable(options.name, invoke),
     });
+  }
+
+  /** A call whose signal aborted ends as a ToolError of kind "cancelled", whatever the tool threw. */
+  private cancellable(name: string, invoke: RegisteredTool['invoke']): RegisteredTool['invoke'] {
+    return async (args, ctx) => {
+      try {
+        return await invoke(args, ctx);
+      } catch (err) {
+        if (!ctx.signal?.aborted) throw err;
+        this.logger.log({ tool: name, caller: ctx.caller, cancelled: true }, `${name} cancelled`);
+        throw err instanceof ToolError && err.kind === 'cancelled' ? err : new ToolError(`${name} was cancelled by the client`, 'cancelled');
+      }
+    };
   }
 
   /**

@@ -4,17 +4,20 @@ import { SqlGuardModule } from '#sql-guard';
 import { GuardPolicyModule } from '../guard-policy/guard-policy.module.js';
 import { GuardedQueryService } from './guarded-query.service.js';
 import { HostCheckMiddleware } from './host-check.middleware.js';
+import { InFlightCalls } from './in-flight-calls.js';
 import { McpController } from './mcp.controller.js';
 import { ModernMcpHandler } from './mcp-modern.handler.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
 import { CatalogTools } from './tools/catalog.tools.js';
+import { ExplainTool } from './tools/explain.tool.js';
 import { QueryTool } from './tools/query.tool.js';
+import { SampleTableTool } from './tools/sample-table.tool.js';
 
 @Module({
   imports: [DiscoveryModule, SqlGuardModule, GuardPolicyModule],
   controllers: [McpController],
-  providers: [McpToolRegistry, McpServerFactory, ModernMcpHandler, GuardedQueryService, QueryTool, CatalogTools],
+  providers: [McpToolRegistry, McpServerFactory, ModernMcpHandler, InFlightCalls, GuardedQueryService, QueryTool, CatalogTools, SampleTableTool, ExplainTool],
   exports: [McpToolRegistry, McpServerFactory, GuardedQueryService],
 })
 export class McpModule implements NestModule {

@@ -4,13 +4,10 @@
  * text; the spec asks for both). MCP_MAX_RESULT_BYTES bounds the whole response,
  * so the rows may take a little under half of it.
  */
-const ROW_SHARE = 0.4;
 const ENVELOPE_BYTES = 512;
 
-/** Wire bytes of rows the database layer may read for one result. */
-export function rowBytesBudget(maxResultBytes: number): number {
-  return Math.floor(maxResultBytes * ROW_SHARE);
-}
+// Shared with feature modules through #mcp-tools.
+export { rowBytesBudget } from '#mcp-tools';
 
 /**
  * Bytes of a response carrying `text` as structuredContent and again as a JSON

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+
+type RequestId = string | number;
+
+export interface InFlightCall {
+  /** Aborted when the caller cancels this request id. */
+  signal: AbortSignal;
+  /** To be called once when the call is over, answered or not. */
+  end(): void;
+}
+
+/**
+ * Every tools/call in progress, server-wide, by (caller, JSON-RPC request id). On
+ * stateless HTTP a `notifications/cancelled` arrives in a POST of its own, served by
+ * a different SDK Server than the call it names, so the Servers cannot match them up
+ * themselves. A caller can only reach its own calls. Request ids are chosen by the
+ * client and are unique per connection, not per caller: if one caller has two calls
+ * in flight under the same id (two client instances), a cancel names both.
+ */
+@Injectable()
+export class InFlightCalls {
+  private readonly calls = new Map<string, Set<AbortController>>();
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  begin(caller: string, id: RequestId): InFlightCall {
+    const key = keyOf(caller, id);
+    const controller = new AbortController();
+    let set = this.calls.get(key);
+    if (!set) {
+      set = new Set();
+      this.calls.set(key, set);
+    }
+    set.add(controller);
+    return {
+      signal: controller.signal,
+      end: () => {
+        const current = this.calls.get(key);
+        if (!current?.delete(controller)) return;
+        if (current.size === 0) this.calls.delete(key);
+      },
+    };
+  }
+
+  /** Aborts the caller's calls with this id; returns how many there were. */
+  cancel(caller: string, id: unknown, reason?: unknown): number {
+    if (typeof id !== 'string' && typeof id !== 'number') return 0;
+    const set = this.calls.get(keyOf(caller, id));
+    if (!set) return 0;
+    const why = typeof reason === 'string' && reason ? reason : 'cancelled by the client';
+    for (const controller of set) controller.abort(new Error(why));
+    return set.size;
+  }
+}
+
+// "1" and 1 are different JSON-RPC ids.
+const keyOf = (caller: string, id: RequestId) => `${caller}\u0000${typeof id}:${id}`;
