@@ -18,9 +18,13 @@ const CLIENT_CAPABILITIES_KEY = 'io.modelcontextprotocol/clientCapabilities';
 /** One call per tool, covering every tool the server offers. */
 const CALLS: [string, Record<string, unknown>][] = [
   ['describe_table', { schema: 'tracksolid', table: 'devices' }],
+  ['device_daily_mileage', { device_id: 1, from: '2026-01-01', to: '2026-01-31' }],
+  ['explain', { sql: 'SELECT count(*) FROM tracksolid.devices' }],
+  ['latest_positions', { depot: 'Mombasa' }],
   ['list_schemas', {}],
   ['list_tables', { schema: 'reporting' }],
   ['query', { sql: 'SELECT device_id, count(*) AS n FROM tracksolid.position_history GROUP BY 1 ORDER BY 1 LIMIT 3' }],
+  ['sample_table', { schema: 'reporting', table: 'v_trips', n: 2 }],
 ];
 
 interface ToolResult {
