@@ -91,7 +91,7 @@ export class McpServerFactory {
     this.instructions = [
       'Read-only SQL access to a fleet-telemetry PostgreSQL database.',
       `Readable schemas: ${config.readableSchemas.join(', ')}.`,
-      'Start with list_tables / describe_table, then run one SELECT (or WITH/VALUES/TABLE) per query call.',
+      'Start with list_tables / describe_table (columns, keys, indexes) and sample_table for a few rows; explain shows how a statement would run; then run one SELECT (or WITH/VALUES/TABLE) per query call (format csv or markdown for a text table).',
       `Results are capped at max_rows (default ${config.defaultRows}, at most ${config.maxRows}); "truncated": true means more rows exist, so aggregate or filter.`,
       `Each statement is limited to ${config.statementTimeoutMs} ms.`,
     ].join(' ');
