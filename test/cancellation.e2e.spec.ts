@@ -2,7 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport as LegacyStdioTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { DbService } from '#db';
+import { MAIN_JS } from './support/server-process.js';
 import { startTestDatabase, startTestServer, TOKENS, type TestServer } from './support/stack.js';
 
 // No join condition: a nested loop over ~40 billion rows, which runs until cancelled
@@ -53,9 +56,9 @@ describe('cancellation: a cancelled call, or one whose client went away, stops i
   }
 
   /** Polls pg_stat_activity from `since` until the statement is gone; fails past GONE_WITHIN_MS. */
-  async function goneWithinBound(marker: string, since: number): Promise<void> {
+  async function goneWithinBound(marker: string, since: number): Promise<number> {
     for (;;) {
-      if ((await active(marker)).length === 0) return;
+      if ((await active(marker)).length === 0) return Math.round(performance.now() - since);
       if (performance.now() - since > GONE_WITHIN_MS) assert.fail(`statement ${marker} still active ${Math.round(performance.now() - since)} ms after the cancel`);
       await sleep(10);
     }
@@ -83,7 +86,7 @@ describe('cancellation: a cancelled call, or one whose client went away, stops i
   const callBody = (id: number | string, sql: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'query', arguments: { sql } } });
   const cancelBody = (requestId: number | string) => ({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'test cancels' } });
 
-  it('2025 revisions: the official client’s notifications/cancelled (another POST) cancels the statement; the connection is reused', async () => {
+  it('2025 revisions: the official client’s notifications/cancelled (another POST) cancels the statement; the connection is reused', async (t) => {
     const marker = `cancel-notification-${++seq}`;
     const client = await server.connect();
     const abort = new AbortController();
@@ -93,13 +96,13 @@ describe('cancellation: a cancelled call, or one whose client went away, stops i
     const since = performance.now();
     abort.abort('user pressed stop');
     await assert.rejects(pending);
-    await goneWithinBound(marker, since);
+    t.diagnostic(`gone ${await goneWithinBound(marker, since)} ms after the cancel`);
     await backInPoolClean(pid);
     const after = await client.callTool({ name: 'query', arguments: { sql: 'SELECT 1 AS one' } });
     assert.notEqual(after.isError, true);
   });
 
-  it('the cancelled call is answered as cancelled, and only its own caller can cancel it', async () => {
+  it('the cancelled call is answered as cancelled, and only its own caller can cancel it', async (t) => {
     const marker = `cancel-own-${++seq}`;
     const answer = rawPost(callBody(41, slowSql(marker))).then((r) => r.json() as Promise<{ result: { isError?: boolean; content: { text: string }[] } }>);
     await running(marker);
@@ -110,13 +113,13 @@ describe('cancellation: a cancelled call, or one whose client went away, stops i
     assert.equal((await active(marker)).length, 1, "another caller's cancel, or another id, reached the call");
     const since = performance.now();
     assert.equal((await rawPost(cancelBody(41))).status, 202);
-    await goneWithinBound(marker, since);
+    t.diagnostic(`gone ${await goneWithinBound(marker, since)} ms after the cancel`);
     const body = await answer;
     assert.equal(body.result.isError, true);
     assert.equal(body.result.content[0]!.text, 'query was cancelled by the client');
   });
 
-  it('2025 revisions: a client that drops its connection cancels the statement', async () => {
+  it('2025 revisions: a client that drops its connection cancels the statement', async (t) => {
     const marker = `cancel-drop-legacy-${++seq}`;
     const abort = new AbortController();
     const pending = rawPost(callBody(7, slowSql(marker)), TOKENS.alice, abort.signal);
@@ -124,11 +127,11 @@ describe('cancellation: a cancelled call, or one whose client went away, stops i
     const pid = await running(marker);
     const since = performance.now();
     abort.abort();
-    await goneWithinBound(marker, since);
+    t.diagnostic(`gone ${await goneWithinBound(marker, since)} ms after the cancel`);
     await backInPoolClean(pid);
   });
 
-  it('2026-07-28: the v2 client aborting its request (it closes the stream, as the revision says) cancels the statement', async () => {
+  it('2026-07-28: the v2 client aborting its request (it closes the stream, as the revision says) cancels the statement', async (t) => {
     const marker = `cancel-drop-modern-${++seq}`;
     const client = new ModernClient({ name: 'cancel-modern', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
     await client.connect(new ModernHttpTransport(new URL(server.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${TOKENS.alice}` } } }));
@@ -140,14 +143,14 @@ describe('cancellation: a cancelled call, or one whose client went away, stops i
       const since = performance.now();
       abort.abort('user pressed stop');
       await assert.rejects(pending);
-      await goneWithinBound(marker, since);
+      t.diagnostic(`gone ${await goneWithinBound(marker, since)} ms after the cancel`);
       await backInPoolClean(pid);
     } finally {
       await client.close();
     }
   });
 
-  it('a call cancelled while it waits for a connection leaves the queue', async () => {
+  it('a call cancelled while it waits for a connection leaves the queue', async (t) => {
     const stats = () => server.app.get(DbService).stats;
     const marker = `cancel-queue-${++seq}`;
     // alice may run one statement at a time here, so her second call waits in the queue.
@@ -170,7 +173,27 @@ describe('cancellation: a cancelled call, or one whose client went away, stops i
     assert.equal(stats().inFlight, 1);
     const since = performance.now();
     assert.equal((await rawPost(cancelBody(100))).status, 202);
-    await goneWithinBound(marker, since);
+    t.diagnostic(`gone ${await goneWithinBound(marker, since)} ms after the cancel`);
     await first;
+  });
+
+  it('stdio: the notifications/cancelled the client writes cancels the statement', async (t) => {
+    const marker = `cancel-stdio-${++seq}`;
+    const client = new LegacyClient({ name: 'cancel-stdio', version: '1' });
+    const env = { PATH: process.env.PATH ?? '', DATABASE_URL: db.databaseUrl, MCP_AUTH_TOKENS: 'unused:unused-token-0123456789', LOG_LEVEL: 'warn' };
+    await client.connect(new LegacyStdioTransport({ command: process.execPath, args: [MAIN_JS, '--stdio'], env, stderr: 'pipe' }));
+    try {
+      const abort = new AbortController();
+      const pending = client.callTool({ name: 'query', arguments: { sql: slowSql(marker) } }, undefined, { signal: abort.signal });
+      pending.catch(() => undefined);
+      const pid = await running(marker);
+      const since = performance.now();
+      abort.abort('user pressed stop');
+      await assert.rejects(pending);
+      t.diagnostic(`gone ${await goneWithinBound(marker, since)} ms after the cancel`);
+      await backInPoolClean(pid);
+    } finally {
+      await client.close();
+    }
   });
 });
