@@ -28,7 +28,7 @@ describe('MCP over Streamable HTTP on a real PostgreSQL', () => {
   it('lists the tools with JSON Schemas', async () => {
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name).sort();
-    assert.deepEqual(names, ['describe_table', 'device_daily_mileage', 'explain', 'latest_positions', 'list_schemas', 'list_tables', 'query', 'sample_table']);
+    assert.deepEqual(names, ['chart', 'describe_table', 'device_daily_mileage', 'explain', 'latest_positions', 'list_schemas', 'list_tables', 'query', 'sample_table']);
     const q = tools.find((t) => t.name === 'query')!;
     assert.deepEqual(q.inputSchema.required, ['sql']);
     assert.equal(q.annotations?.readOnlyHint, true);

@@ -144,6 +144,13 @@ describe('loadConfig', () => {
     assert.match(problems({ ...prod, MCP_PG_STARTUP_OPTIONS: 'no' })[0]!, /^MCP_PG_STARTUP_OPTIONS:/);
   });
 
+  it('reads MCP_CHART_MAX_POINTS, bounded, naming it when bad', () => {
+    assert.equal(loadConfig(prod).chartMaxPoints, 5000);
+    assert.equal(loadConfig({ ...prod, MCP_CHART_MAX_POINTS: '20000' }).chartMaxPoints, 20_000);
+    assert.deepEqual(problems({ ...prod, MCP_CHART_MAX_POINTS: '5' }), ['MCP_CHART_MAX_POINTS: must be at least 10']);
+    assert.deepEqual(problems({ ...prod, MCP_CHART_MAX_POINTS: 'lots' }), ['MCP_CHART_MAX_POINTS: must be a whole number']);
+  });
+
   it('lists every variable it reads', () => {
     for (const v of ['DATABASE_URL', 'MCP_AUTH_TOKENS', 'PORT', 'REDIS_URL', 'MCP_SHUTDOWN_GRACE_MS', 'MCP_PG_STARTUP_OPTIONS']) {
       assert.ok(CONFIG_VARIABLES.includes(v), v);

@@ -47,6 +47,8 @@ export interface AppConfig {
   catalogRefreshMs: number;
   /** Cap on a tool result's encoded size, in bytes. */
   maxResultBytes: number;
+  /** Points one chart may draw: line/area charts beyond it are downsampled, others refused. */
+  chartMaxPoints: number;
   /** JSON-RPC messages per POST. */
   maxBatch: number;
   /** SQL text per POST, summed over its tools/call messages, in bytes. */
@@ -170,6 +172,7 @@ const envSchema = z.object({
   MCP_ALLOW_ACTIVITY_VIEWS: bool.default(false),
   MCP_CATALOG_REFRESH_MS: int(1_000, 86_400_000).default(300_000),
   MCP_MAX_RESULT_BYTES: int(65_536, 1_073_741_824).default(8 * 1024 * 1024),
+  MCP_CHART_MAX_POINTS: int(10, 100_000).default(5_000),
   MCP_MAX_BATCH: int(1, 1_000).default(16),
   MCP_MAX_REQUEST_SQL_BYTES: int(1_024, 16 * 1024 * 1024).default(256 * 1024),
   MCP_ALLOW_PRIVILEGED_ROLE: bool.default(false),
@@ -269,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller 
     allowActivityViews: e.MCP_ALLOW_ACTIVITY_VIEWS,
     catalogRefreshMs: e.MCP_CATALOG_REFRESH_MS,
     maxResultBytes: e.MCP_MAX_RESULT_BYTES,
+    chartMaxPoints: e.MCP_CHART_MAX_POINTS,
     maxBatch: e.MCP_MAX_BATCH,
     maxRequestSqlBytes: e.MCP_MAX_REQUEST_SQL_BYTES,
     allowPrivilegedRole: e.MCP_ALLOW_PRIVILEGED_ROLE,

@@ -1,5 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { ChartRenderer } from '#charts';
 import { SqlGuardModule } from '#sql-guard';
 import { GuardPolicyModule } from '../guard-policy/guard-policy.module.js';
 import { GuardedQueryService } from './guarded-query.service.js';
@@ -10,6 +11,7 @@ import { ModernMcpHandler } from './mcp-modern.handler.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
 import { CatalogTools } from './tools/catalog.tools.js';
+import { ChartTool } from './tools/chart.tool.js';
 import { ExplainTool } from './tools/explain.tool.js';
 import { QueryTool } from './tools/query.tool.js';
 import { SampleTableTool } from './tools/sample-table.tool.js';
@@ -17,7 +19,20 @@ import { SampleTableTool } from './tools/sample-table.tool.js';
 @Module({
   imports: [DiscoveryModule, SqlGuardModule, GuardPolicyModule],
   controllers: [McpController],
-  providers: [McpToolRegistry, McpServerFactory, ModernMcpHandler, InFlightCalls, GuardedQueryService, QueryTool, CatalogTools, SampleTableTool, ExplainTool],
+  providers: [
+    McpToolRegistry,
+    McpServerFactory,
+    ModernMcpHandler,
+    InFlightCalls,
+    GuardedQueryService,
+    QueryTool,
+    CatalogTools,
+    SampleTableTool,
+    ExplainTool,
+    // One render worker: a chart is CPU-bound, and the other core serves every other call.
+    { provide: ChartRenderer, useFactory: () => new ChartRenderer({ workers: 1, maxQueue: 16, timeoutMs: 30_000 }) },
+    ChartTool,
+  ],
   exports: [McpToolRegistry, McpServerFactory, GuardedQueryService],
 })
 export class McpModule implements NestModule {
