@@ -19,6 +19,7 @@ import { benchGuard } from '../libs/sql-guard/src/sql-guard.bench.js';
 import { connectClient, TOKENS } from '../test/support/stack.js';
 import { policyFromDatabase } from '../test/support/guard-policy.js';
 import { gitRevision, startBenchDatabase } from './bench-support.js';
+import { benchChart, chartBenchLine } from './chart.bench.js';
 import { cpuMsOf, MAIN_JS, memoryOf, spawnServer, type ServerProcess } from '../test/support/server-process.js';
 
 const { values: args } = parseArgs({
@@ -255,6 +256,7 @@ async function main() {
   const stdioMem = stdioTarget.pid ? await memoryOf(stdioTarget.pid) : undefined;
 
   const guard = await benchGuard(guardPolicy);
+  const chart = await benchChart(http.mcpUrl);
 
   for (const t of [...targets, floorTarget]) await t.close();
   await http.stop();
@@ -289,6 +291,7 @@ async function main() {
   lines.push(`- HTTP server peak RSS (VmHWM, whole run): **${mib(httpMem.hwmKiB)} MiB** (target ≤ 200 MiB); stdio server: ${stdioMem ? mib(stdioMem.hwmKiB) : 'n/a'} MiB.`);
   lines.push(`- Huge-result probe (\`${huge}\`, max_rows 10, 5 calls over HTTP): p50 ${fmt(pct(hugeTimes, 50))} ms, max ${fmt(Math.max(...hugeTimes))} ms (target < 1000 ms); RSS ${mib(memBefore.rssKiB)} → ${mib(memAfter.rssKiB)} MiB (growth ${fmt((memAfter.rssKiB - memBefore.rssKiB) / 1024, 1)} MiB).`);
   lines.push(`- SQL guard (libpg-query parse + tree walk) on a typical analytical query: p50 ${fmt(guard.p50Ms, 3)} ms, p95 ${fmt(guard.p95Ms, 3)} ms (target p50 ≤ 0.2 ms).`);
+  lines.push(chartBenchLine(chart));
   verdicts.push(`peak RSS ${mib(httpMem.hwmKiB)} MiB (target ≤ 200): ${httpMem.hwmKiB / 1024 <= 200 ? 'met' : 'NOT met'}`);
   verdicts.push(`huge probe max ${fmt(Math.max(...hugeTimes))} ms (target < 1000): ${Math.max(...hugeTimes) < 1000 ? 'met' : 'NOT met'}`);
   verdicts.push(`guard p50 ${fmt(guard.p50Ms, 3)} ms (target ≤ 0.2): ${guard.p50Ms <= 0.2 ? 'met' : 'NOT met'}`);
