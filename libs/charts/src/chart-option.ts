@@ -42,7 +42,7 @@ export function buildOption(chart: PreparedChart): Record<string, unknown> {
     };
   }
 
-  const grid = { left: 24, right: 40, top, bottom, outerBoundsMode: 'same', outerBoundsContain: 'all' };
+  const grid = { left: 24, right: 48, top, bottom, outerBoundsMode: 'same', outerBoundsContain: 'all' };
   const axisName = { fontFamily: CHART_FONT_FAMILY, fontSize: 13, color: TEXT };
   const axisLabel = { fontFamily: CHART_FONT_FAMILY, fontSize: 12, color: MUTED, hideOverlap: true };
   const xAxis: Record<string, unknown> = {
@@ -54,9 +54,21 @@ export function buildOption(chart: PreparedChart): Record<string, unknown> {
     axisLabel,
     ...(spec.x_axis === 'category' ? { data: chart.categories } : { scale: spec.x_axis === 'value' }),
   };
-  // A bare day number ("10") says too little on its own: name the month with it.
+  // A bare day number ("10") says too little on its own: name the month with it, and
+  // over a few weeks keep month and year boundaries as dates too ("Dec 1", not "Dec 2026").
   if (spec.x_axis === 'time') {
-    xAxis.axisLabel = { ...axisLabel, formatter: { year: '{yyyy}', month: '{MMM} {yyyy}', day: '{MMM} {d}', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}' } };
+    const short = timeSpanMs(chart) <= 62 * DAY_MS;
+    xAxis.axisLabel = {
+      ...axisLabel,
+      formatter: {
+        year: short ? '{MMM} {d}' : '{yyyy}',
+        month: short ? '{MMM} {d}' : '{MMM} {yyyy}',
+        day: '{MMM} {d}',
+        hour: '{HH}:{mm}',
+        minute: '{HH}:{mm}',
+        second: '{HH}:{mm}:{ss}',
+      },
+    };
   }
   const yAxis: Record<string, unknown> = {
     type: spec.type === 'heatmap' ? 'category' : 'value',
@@ -65,7 +77,8 @@ export function buildOption(chart: PreparedChart): Record<string, unknown> {
     nameGap: 52,
     nameTextStyle: axisName,
     axisLabel: { ...axisLabel, ...(spec.type === 'heatmap' ? {} : { formatter: (v: number) => formatNumber(v) }) },
-    ...(spec.type === 'heatmap' ? { data: chart.rowCategories } : { scale: spec.type === 'scatter' }),
+    // Lines and dots read differences, so their axis fits the data; bars and areas show amounts from zero.
+    ...(spec.type === 'heatmap' ? { data: chart.rowCategories } : { scale: spec.type === 'scatter' || spec.type === 'line' }),
   };
 
   if (spec.type === 'heatmap') {
@@ -124,6 +137,20 @@ export function buildOption(chart: PreparedChart): Record<string, unknown> {
     }
   });
   return { ...base, grid, xAxis, yAxis, series: drawn };
+}
+
+const DAY_MS = 86_400_000;
+
+function timeSpanMs(chart: PreparedChart): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of chart.series) {
+    for (const p of s.points) {
+      lo = Math.min(lo, p[0]!);
+      hi = Math.max(hi, p[0]!);
+    }
+  }
+  return hi - lo;
 }
 
 // Rough legend width: ~7 px per character at 12 px plus the icon and gap.
