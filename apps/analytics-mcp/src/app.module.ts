@@ -11,6 +11,7 @@ import { FleetModule } from './fleet/fleet.module.js';
 import { createLogStream } from './logging/log-stream.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { MCP_THROTTLER } from './mcp/mcp.constants.js';
+import { MemoryThrottlerStorage } from './rate-limit/memory-throttler.storage.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RATE_LIMIT_STORAGE } from './rate-limit/rate-limit.constants.js';
 import { RoleCheckModule } from './role-check/role-check.module.js';
@@ -54,14 +55,15 @@ export class AppModule {
           ],
         }),
         // The storage behind the ThrottlerStorage token, which the guard and the
-        // controller's per-batch charges both use: Redis when REDIS_URL is set.
+        // controller's per-batch charges both use: Redis when REDIS_URL is set, else
+        // in-process counters that cost the same whatever the number of hits.
         ThrottlerModule.forRootAsync({
           imports: [RateLimitModule.forRoot(config)],
           inject: [RATE_LIMIT_STORAGE],
           useFactory: (storage: ThrottlerStorage | null) => ({
             throttlers: [{ name: MCP_THROTTLER, ttl: 60_000, limit: config.rateLimitPerMinute || Number.MAX_SAFE_INTEGER }],
             skipIf: () => config.rateLimitPerMinute === 0,
-            ...(storage ? { storage } : {}),
+            storage: storage ?? new MemoryThrottlerStorage(),
           }),
         }),
         DbModule.forRootAsync({

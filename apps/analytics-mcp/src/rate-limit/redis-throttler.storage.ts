@@ -1,7 +1,8 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Redis } from 'ioredis';
+import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
 import { describeRedis } from './redis-target.js';
 
 type StorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -23,7 +24,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   private readonly logger = new Logger('RateLimit');
   private readonly redis: Redis;
   private readonly redisStorage: ThrottlerStorageRedisService;
-  private readonly local = new ThrottlerStorageService();
+  private readonly local = new MemoryThrottlerStorage();
   private readonly target: string;
   private outage = false;
   private closed = false;
@@ -84,7 +85,6 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.local.onApplicationShutdown();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
