@@ -160,11 +160,7 @@ export function buildGuardPolicy(catalogue: GuardCatalogue, options: GuardPolicy
     }
   }
 
-  const version = createHash('sha256')
-    .update(JSON.stringify([options, catalogue.extensions, catalogue.functions.length, catalogue.operators.length, catalogue.types, catalogue.relations]))
-    .update(JSON.stringify(catalogue.functions.map((f) => [f.oid, f.volatility])))
-    .digest('hex')
-    .slice(0, 16);
+  const version = contentVersion(options, { functions, columnNotation, operators, deniedTypes, deniedRelations });
   return { policy: { version, functions, columnNotation, operators, deniedTypes, deniedRelations }, warnings };
 }
 
@@ -245,4 +241,23 @@ function functionVerdict(
     return null;
   }
   return `it is a user-defined function; add ${qualified} to MCP_ALLOWED_FUNCTIONS to allow it`;
+}
+
+/**
+ * A digest of everything a verdict can depend on: the options and every name → verdict
+ * entry, in a fixed order (the catalogue reads have none). Verdicts are cached and the
+ * worker thread keeps its policy by this version, so any change in what is allowed or
+ * why (a function renamed, re-owned by an extension, …) must change it, and a refresh
+ * that reads the same catalogue must not.
+ */
+function contentVersion(options: GuardPolicyOptions, maps: Record<string, ReadonlyMap<string, string | null>>): string {
+  const hash = createHash('sha256').update(JSON.stringify(options));
+  for (const [name, map] of Object.entries(maps)) {
+    hash.update(`\u0000${name}\u0000`);
+    for (const key of [...map.keys()].sort()) {
+      const verdict = map.get(key);
+      hash.update(`${key}\u0001${verdict === null || verdict === undefined ? '\u0003' : verdict}\u0002`);
+    }
+  }
+  return hash.digest('hex').slice(0, 32);
 }

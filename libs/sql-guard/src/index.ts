@@ -15,4 +15,6 @@ export type {
   GuardPolicyOptions,
 } from './guard-policy.types.js';
 export { DEFAULT_ALLOWED_EXTENSIONS, NEVER_EXTENSIONS, VETTED_EXTENSIONS } from './extension-vetting.js';
-export { benchGuard } from './sql-guard.bench.js';
+export { VerdictCache, DEFAULT_VERDICT_CACHE } from './verdict-cache.js';
+export type { VerdictCacheOptions } from './verdict-cache.js';
+export { benchGuard, benchGuardCacheHit } from './sql-guard.bench.js';

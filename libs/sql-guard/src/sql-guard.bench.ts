@@ -31,3 +31,22 @@ export async function benchGuard(policy: GuardPolicy, iterations = 20_000): Prom
   const at = (q: number) => samples[Math.min(iterations - 1, Math.floor(q * iterations))]!;
   return { p50Ms: at(0.5), p95Ms: at(0.95), sampleSql: SAMPLE_SQL.trim() };
 }
+
+/** checkAsync() on a statement whose verdict is cached (the same text and policy again). */
+export async function benchGuardCacheHit(policy: GuardPolicy, iterations = 20_000): Promise<{ p50Ms: number; p95Ms: number }> {
+  const guard = await createSqlGuard();
+  try {
+    await guard.checkAsync(SAMPLE_SQL, policy);
+    const samples = new Float64Array(iterations);
+    for (let i = 0; i < iterations; i++) {
+      const t0 = performance.now();
+      await guard.checkAsync(SAMPLE_SQL, policy);
+      samples[i] = performance.now() - t0;
+    }
+    samples.sort();
+    const at = (q: number) => samples[Math.min(iterations - 1, Math.floor(q * iterations))]!;
+    return { p50Ms: at(0.5), p95Ms: at(0.95) };
+  } finally {
+    await guard.onModuleDestroy();
+  }
+}

@@ -4,6 +4,7 @@ import { GuardWorker } from './guard-worker.js';
 import type { GuardPolicy } from './guard-policy.types.js';
 import { checkStatement } from './sql-check.js';
 import type { GuardVerdict, SqlGuardOptions } from './sql-guard.types.js';
+import { DEFAULT_VERDICT_CACHE, VerdictCache } from './verdict-cache.js';
 
 export const SQL_GUARD_OPTIONS = Symbol('SQL_GUARD_OPTIONS');
 
@@ -27,10 +28,12 @@ export class SqlGuardService implements OnModuleInit, OnModuleDestroy {
   private readonly maxBytes: number;
   private readonly inlineMaxBytes: number;
   private readonly worker = new GuardWorker();
+  private readonly cache: VerdictCache;
 
   constructor(@Optional() @Inject(SQL_GUARD_OPTIONS) options?: SqlGuardOptions) {
     this.maxBytes = options?.maxBytes ?? DEFAULT_MAX_BYTES;
     this.inlineMaxBytes = options?.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+    this.cache = new VerdictCache({ ...DEFAULT_VERDICT_CACHE, ...options?.verdictCache });
   }
 
   async onModuleInit(): Promise<void> {
@@ -48,14 +51,28 @@ export class SqlGuardService implements OnModuleInit, OnModuleDestroy {
     return checkStatement(sql, policy, this.maxBytes);
   }
 
-  /** The same verdict; statements past `inlineMaxBytes` are parsed on a worker thread. */
+  /**
+   * The same verdict, remembered by text and policy version (verdicts are pure; a thrown
+   * error is never remembered); statements past `inlineMaxBytes` are parsed on a worker
+   * thread.
+   */
   checkAsync(sql: string, policy: GuardPolicy): Promise<GuardVerdict> {
-    if (typeof sql !== 'string' || sql.length * 3 <= this.inlineMaxBytes || sql.length > this.maxBytes) {
-      return Promise.resolve(this.check(sql, policy));
-    }
+    if (typeof sql !== 'string') return Promise.resolve(this.check(sql, policy));
+    const cached = this.cache.get(sql, policy.version);
+    if (cached) return Promise.resolve(cached);
+    if (sql.length * 3 <= this.inlineMaxBytes || sql.length > this.maxBytes) return Promise.resolve(this.checkAndKeep(sql, policy));
     const bytes = Buffer.byteLength(sql);
-    if (bytes <= this.inlineMaxBytes || bytes > this.maxBytes) return Promise.resolve(this.check(sql, policy));
-    return this.worker.check(sql, policy, this.maxBytes);
+    if (bytes <= this.inlineMaxBytes || bytes > this.maxBytes) return Promise.resolve(this.checkAndKeep(sql, policy));
+    return this.worker.check(sql, policy, this.maxBytes).then((verdict) => {
+      this.cache.set(sql, policy.version, verdict);
+      return verdict;
+    });
+  }
+
+  private checkAndKeep(sql: string, policy: GuardPolicy): GuardVerdict {
+    const verdict = this.check(sql, policy);
+    this.cache.set(sql, policy.version, verdict);
+    return verdict;
   }
 }
 
