@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { Logger } from 'nestjs-pino';
 import { userInfo } from 'node:os';
 import { AppModule } from './app.module.js';
@@ -114,6 +113,7 @@ async function runStdio(config: AppConfig, demo: EmbeddedDemo | undefined): Prom
   await app.init();
   const caller = `local-${userInfo().username}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
   const factory = app.get(McpServerFactory);
+  const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
   // Both eras: a 2025 client opens with initialize, a 2026-07-28 client sends
   // server/discover and _meta on every request; the SDK pins the connection's era.
   const handle = serveStdio(() => factory.create(caller), {

@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import pino from 'pino';
-import { prettyFactory } from 'pino-pretty';
 import type { AppConfig } from '../config/app-config.js';
 
 /** Whether logs written to `fd` are for a person (pino-pretty) or for a collector (JSON lines). */
@@ -16,6 +16,8 @@ export function isPretty(format: AppConfig['logFormat'], fd: number): boolean {
 export function createLogStream(format: AppConfig['logFormat'], fd: 1 | 2): pino.DestinationStream {
   const dest = pino.destination({ dest: fd, sync: true });
   if (!isPretty(format, fd)) return dest;
+  // Loaded only for a person's terminal: a JSON-logging production boot never needs it.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   const prettify = prettyFactory({
     colorize: isatty(fd),
     translateTime: 'SYS:HH:MM:ss.l',

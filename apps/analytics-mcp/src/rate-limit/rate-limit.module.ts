@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { RATE_LIMIT_STORAGE } from './rate-limit.constants.js';
-import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
 /**
  * Where the throttler keeps its counters: Redis when REDIS_URL is set (shared by every
@@ -15,7 +14,12 @@ export class RateLimitModule {
       providers: [
         {
           provide: RATE_LIMIT_STORAGE,
-          useFactory: () => (config.redisUrl ? new RedisThrottlerStorage({ url: config.redisUrl }) : null),
+          // ioredis and the Redis adapter are loaded only when used (about 10 MiB at boot).
+          useFactory: async () => {
+            if (!config.redisUrl) return null;
+            const { RedisThrottlerStorage } = await import('./redis-throttler.storage.js');
+            return new RedisThrottlerStorage({ url: config.redisUrl });
+          },
         },
       ],
       exports: [RATE_LIMIT_STORAGE],
