@@ -19,3 +19,15 @@ export function startBenchDatabase(log: (line: string) => void): Promise<Embedde
     log,
   });
 }
+
+/** Resolves once the server's readiness probe answers 200 (the database reachable, boot checks done). */
+export async function whenReady(baseUrl: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${baseUrl}/health/ready`).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (res?.status === 200) return;
+    if (Date.now() > until) throw new Error(`${baseUrl} was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

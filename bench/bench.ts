@@ -14,11 +14,14 @@ import { createServer } from 'node:http';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { ThrottlerStorageService } from '@nestjs/throttler';
 import type { EmbeddedDemo } from '../apps/analytics-mcp/src/embedded/embedded-demo.js';
-import { benchGuard } from '../libs/sql-guard/src/sql-guard.bench.js';
+import { MemoryThrottlerStorage } from '../apps/analytics-mcp/src/rate-limit/memory-throttler.storage.js';
+import { benchThrottlerIncrement, type IncrementCost } from '../apps/analytics-mcp/src/rate-limit/throttler-storage.bench.js';
+import { benchGuard, benchGuardCacheHit } from '../libs/sql-guard/src/sql-guard.bench.js';
 import { connectClient, TOKENS } from '../test/support/stack.js';
 import { policyFromDatabase } from '../test/support/guard-policy.js';
-import { gitRevision, startBenchDatabase } from './bench-support.js';
+import { gitRevision, startBenchDatabase, whenReady } from './bench-support.js';
 import { benchChart, chartBenchLine } from './chart.bench.js';
 import { cpuMsOf, MAIN_JS, memoryOf, spawnServer, type ServerProcess } from '../test/support/server-process.js';
 
@@ -35,6 +38,11 @@ const ROUNDS = Number(args.rounds);
 const CALLS = Number(args.calls);
 const SECONDS = Number(args.seconds);
 const CONCURRENCY = Number(args.concurrency);
+/** The throttler-on server's MCP_RATE_LIMIT_PER_MIN: on, and high enough never to refuse the bench's one caller. */
+const BENCH_RATE_LIMIT = 1_000_000;
+const COLD_CALLS = 100;
+const WARMUP_CALLS = 15_000;
+const WARM_CALLS = 1_000;
 
 interface Target {
   name: string;
@@ -115,9 +123,10 @@ async function main() {
   const demo: EmbeddedDemo = await startBenchDatabase(log);
   const admin = new pg.Client(demo.superuserUrl);
   await admin.connect();
-  // Two HTTP servers (one per protocol era), the stdio server and the raw pool each hold
-  // up to CONCURRENCY + 1 connections; the demo role's limit (20) is sized for one server.
-  await admin.query(`ALTER ROLE analytics_ro CONNECTION LIMIT ${4 * (CONCURRENCY + 1)}`);
+  // Three HTTP servers (one per protocol era, one with the throttler on), the stdio server
+  // and the raw pool each hold up to CONCURRENCY + 1 connections; the demo role's limit
+  // (20) is sized for one server.
+  await admin.query(`ALTER ROLE analytics_ro CONNECTION LIMIT ${5 * (CONCURRENCY + 1)}`);
   const positions = Number((await admin.query('SELECT count(*) FROM tracksolid.position_history')).rows[0].count);
   const probe = (await admin.query(`SELECT device_id, recorded_at::text AS t FROM tracksolid.position_history WHERE device_id = 42 ORDER BY recorded_at DESC OFFSET 100 LIMIT 1`)).rows[0];
   const guardPolicy = await policyFromDatabase(admin);
@@ -146,6 +155,8 @@ async function main() {
     LOG_LEVEL: 'warn',
   };
   const http: ServerProcess = await spawnServer(serverEnv);
+  await whenReady(http.baseUrl);
+  const bootMem = await memoryOf(http.pid);
   const httpClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => connectClient(http.mcpUrl, TOKENS.alice)));
   const httpTarget = mcpTarget('MCP HTTP', httpClients, http.pid);
   // The 2026-07-28 revision (no initialize, _meta on every request) with the SDK's v2
@@ -185,11 +196,33 @@ async function main() {
     },
   };
 
+  // The rate limiter on (as by default), its limit high enough never to refuse: what it costs.
+  const throttled: ServerProcess = await spawnServer({ ...serverEnv, MCP_RATE_LIMIT_PER_MIN: String(BENCH_RATE_LIMIT) });
+  await whenReady(throttled.baseUrl);
+  const throttledClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => connectClient(throttled.mcpUrl, TOKENS.alice)));
+  const throttledTarget = mcpTarget(`MCP HTTP, rate limit on (${BENCH_RATE_LIMIT.toLocaleString('en-US')}/min)`, throttledClients, throttled.pid);
+
   const targets = [raw, httpTarget, modernTarget, stdioTarget];
   for (const t of targets) for (const w of workloads) for (let i = 0; i < 5; i++) {
     const n = await t.run(w.sql, w.maxRows);
     if (n !== w.rows) throw new Error(`${t.name} ${w.id}: expected ${w.rows} rows, got ${n}`);
   }
+
+  // Cold vs warm server CPU on a fresh process (the throttled one, unused so far): its
+  // first calls, then the same calls after WARMUP_CALLS more at CONCURRENCY callers.
+  const q1 = workloads[0]!;
+  const cpuPerCall = async (t: Target, calls: number) => {
+    const c0 = await cpuMsOf(t.pid!);
+    for (let i = 0; i < calls; i++) await t.run(q1.sql, q1.maxRows);
+    return ((await cpuMsOf(t.pid!)) - c0) / calls;
+  };
+  const coldCpu = await cpuPerCall(throttledTarget, COLD_CALLS);
+  let warmed = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (warmed++ < WARMUP_CALLS) await throttledTarget.run(q1.sql, q1.maxRows);
+  }));
+  const warmCpu = await cpuPerCall(throttledTarget, WARM_CALLS);
+  log('cold/warm CPU done');
 
   // Latency: one caller, rounds interleave targets so drift hits all of them alike.
   const lat = new Map<string, number[]>();
@@ -219,11 +252,14 @@ async function main() {
 
   // Throughput: CONCURRENCY callers for SECONDS per target and query, interleaved.
   const tput = new Map<string, number[]>();
+  const tputCpu = new Map<string, { ms: number; calls: number }>();
   const thRounds = Math.max(1, Math.min(ROUNDS, 2));
   for (let r = 0; r < thRounds; r++) {
     for (const w of workloads) {
-      for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
+      const all = w.id === 'Q1' ? [...targets, throttledTarget] : targets;
+      for (const t of r % 2 === 0 ? all : [...all].reverse()) {
         if (t === stdioTarget) continue; // one stdio client is one pipe: not a concurrency target
+        const cpu0 = t.pid ? await cpuMsOf(t.pid) : 0;
         let calls = 0;
         const until = performance.now() + SECONDS * 1000;
         await Promise.all(
@@ -236,6 +272,12 @@ async function main() {
         );
         const key = `${t.name}|${w.id}`;
         (tput.get(key) ?? tput.set(key, []).get(key)!).push(calls / SECONDS);
+        if (t.pid) {
+          const c = tputCpu.get(key) ?? { ms: 0, calls: 0 };
+          c.ms += (await cpuMsOf(t.pid)) - cpu0;
+          c.calls += calls;
+          tputCpu.set(key, c);
+        }
       }
     }
     log(`throughput round ${r + 1}/${thRounds} done`);
@@ -257,8 +299,23 @@ async function main() {
 
   const guard = await benchGuard(guardPolicy);
   const chart = await benchChart(http.mcpUrl);
+  const guardHit = await benchGuardCacheHit(guardPolicy);
+  const throttlerCosts: { storage: string; costs: IncrementCost[] }[] = [];
+  for (const [storage, make] of [
+    ['@nestjs/throttler ThrottlerStorageService (before)', () => new ThrottlerStorageService()],
+    ['MemoryThrottlerStorage (now)', () => new MemoryThrottlerStorage()],
+  ] as const) {
+    const costs: IncrementCost[] = [];
+    for (const hits of [60, 60_000]) {
+      const s = make();
+      costs.push(await benchThrottlerIncrement(s, hits));
+      if (s instanceof ThrottlerStorageService) s.onApplicationShutdown();
+    }
+    throttlerCosts.push({ storage, costs });
+  }
 
-  for (const t of [...targets, floorTarget]) await t.close();
+  for (const t of [...targets, floorTarget, throttledTarget]) await t.close();
+  await throttled.stop();
   await http.stop();
   await modern.stop();
   await demo.stop();
@@ -286,8 +343,26 @@ async function main() {
   }
   const mib = (k: number) => fmt(k / 1024, 1);
   const floor = lat.get('client floor|Q1')!;
+  lines.push('', `## Q1 with the rate limiter on`, '');
+  lines.push(`${CONCURRENCY} callers, ${SECONDS} s per run, ${thRounds} rounds, interleaved with the rows above; both servers count the same way (one caller, \`alice\`), server CPU from /proc over the throughput runs.`, '');
+  lines.push('| server | calls/s (8 callers) | server CPU ms/call |', '| --- | ---: | ---: |');
+  for (const t of [httpTarget, throttledTarget]) {
+    const key = `${t.name}|Q1`;
+    const th = tput.get(key)!;
+    const c = tputCpu.get(key)!;
+    lines.push(`| ${t === httpTarget ? 'MCP HTTP, rate limit off (MCP_RATE_LIMIT_PER_MIN=0)' : `MCP HTTP, rate limit on (MCP_RATE_LIMIT_PER_MIN=${BENCH_RATE_LIMIT})`} | ${fmt(th.reduce((a, b) => a + b, 0) / th.length, 0)} | ${fmt(c.ms / c.calls)} |`);
+  }
+  lines.push('', `Cold vs warm (the rate-limited server, fresh, Q1, one caller): server CPU **${fmt(coldCpu)} ms/call** over its first ${COLD_CALLS} calls, **${fmt(warmCpu)} ms/call** over ${WARM_CALLS.toLocaleString('en-US')} calls after ${WARMUP_CALLS.toLocaleString('en-US')} more at ${CONCURRENCY} callers. The table above measures a server already warmed by ${ROUNDS} × ${CALLS} calls per query and target.`);
+  lines.push('', '## Parts', '');
+  lines.push('| part | cost |', '| --- | ---: |');
+  for (const { storage, costs } of throttlerCosts) {
+    for (const c of costs) lines.push(`| rate limiter: one \`increment()\`, ${storage}, ${c.hits.toLocaleString('en-US')} hits in the window | ${fmt(c.microseconds)} µs |`);
+  }
+  lines.push(`| SQL guard, verdict not cached (\`check()\`, p50 / p95) | ${fmt(guard.p50Ms * 1000, 1)} / ${fmt(guard.p95Ms * 1000, 1)} µs |`);
+  lines.push(`| SQL guard, verdict cached (\`checkAsync()\` on a repeated statement, p50 / p95) | ${fmt(guardHit.p50Ms * 1000, 1)} / ${fmt(guardHit.p95Ms * 1000, 1)} µs |`);
   lines.push('', `Client floor: the same MCP SDK client against a canned-response node:http server (no Nest, no database) takes p50 **${fmt(pct(floor, 50))} ms** per call here, ${fmt(pct(floor, 50) / rawP50(workloads[0]!))}× raw pg's Q1 before the server does any work.`);
   lines.push('', '## Memory and the huge-result probe', '');
+  lines.push(`- HTTP server RSS after boot (VmRSS once \`/health/ready\` answers 200, \`DATABASE_URL\` set, JSON logs): **${mib(bootMem.rssKiB)} MiB**.`);
   lines.push(`- HTTP server peak RSS (VmHWM, whole run): **${mib(httpMem.hwmKiB)} MiB** (target ≤ 200 MiB); stdio server: ${stdioMem ? mib(stdioMem.hwmKiB) : 'n/a'} MiB.`);
   lines.push(`- Huge-result probe (\`${huge}\`, max_rows 10, 5 calls over HTTP): p50 ${fmt(pct(hugeTimes, 50))} ms, max ${fmt(Math.max(...hugeTimes))} ms (target < 1000 ms); RSS ${mib(memBefore.rssKiB)} → ${mib(memAfter.rssKiB)} MiB (growth ${fmt((memAfter.rssKiB - memBefore.rssKiB) / 1024, 1)} MiB).`);
   lines.push(`- SQL guard (libpg-query parse + tree walk) on a typical analytical query: p50 ${fmt(guard.p50Ms, 3)} ms, p95 ${fmt(guard.p95Ms, 3)} ms (target p50 ≤ 0.2 ms).`);
