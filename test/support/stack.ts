@@ -52,6 +52,8 @@ export async function startTestServer(databaseUrl: string, env: Record<string, s
     PORT: '0',
     LOG_LEVEL: 'warn',
     MCP_RATE_LIMIT_PER_MIN: '0',
+    // One line per call on the test runner's stdout is noise; the audit specs turn it on.
+    MCP_AUDIT_LOG: 'off',
     ...env,
   });
   const app = await createHttpApp(config);

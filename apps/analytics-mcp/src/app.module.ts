@@ -2,6 +2,10 @@ import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '#auth';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthLimitModule } from './auth-limit/auth-limit.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { OAuthModule } from './oauth/oauth.module.js';
 import { DbModule } from '#db';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -37,6 +41,7 @@ export class AppModule {
           exclude: [
             { path: 'mcp', method: RequestMethod.ALL },
             { path: 'health/*path', method: RequestMethod.ALL },
+            { path: 'metrics', method: RequestMethod.ALL },
           ],
           pinoHttp: [
             {
@@ -80,11 +85,25 @@ export class AppModule {
             startupOptions: config.pgStartupOptions,
           }),
         }),
-        AuthModule.forRoot({ tokens: config.authTokens }),
+        AuthModule.forRoot({
+          tokens: config.authTokens,
+          oauth: config.oauth && {
+            issuer: config.oauth.issuer,
+            audience: config.oauth.audience,
+            callerClaims: config.oauth.callerClaims,
+            jwksCooldownMs: config.oauth.jwksCooldownMs,
+            resourceMetadataUrl: config.oauth.resourceMetadataUrl,
+            challengeScopes: [...new Set([...config.oauth.queryScopes, ...config.oauth.catalogScopes])],
+          },
+        }),
+        AuthLimitModule.forRoot(config),
         RoleCheckModule,
         HealthModule,
         McpModule,
         FleetModule,
+        OAuthModule.forRoot(config),
+        AuditModule.forRoot({ auditLog: config.auditLog, stdoutIsProtocol: logToStderr }),
+        MetricsModule,
       ],
       providers: [ConnectionLimitCheck],
     };

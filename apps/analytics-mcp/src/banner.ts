@@ -17,7 +17,8 @@ export function printBanner(say: (line: string) => void, config: AppConfig, port
   }
   say(`  database: embedded demo PostgreSQL (${demo.positions} positions, data in ${demo.dataDir}/pg) as analytics_ro`);
   say('  reset the demo data: npm run demo:reset');
-  const token = config.authTokens.find((t) => t.name === 'dev')?.token;
+  const dev = config.authTokens.find((t) => t.name === 'dev');
+  const token = dev && 'token' in dev ? dev.token : undefined;
   if (!token) {
     say(`  callers: ${config.authTokens.map((t) => t.name).join(', ')} (tokens from MCP_AUTH_TOKENS)`);
     return;

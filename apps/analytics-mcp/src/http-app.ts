@@ -13,6 +13,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestExpressAppli
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // req.ip (the failed-authentication limit, logs) is the X-Forwarded-For client only behind these proxies.
+  if (config.trustedProxies.length) app.set('trust proxy', config.trustedProxies);
   app.set('etag', false);
   return app;
 }

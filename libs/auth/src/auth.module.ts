@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AUTH_OPTIONS } from './auth.constants.js';
+import { AuthEvents } from './auth-events.js';
 import type { AuthModuleOptions } from './auth-options.interface.js';
 import { AuthGuard } from './auth.guard.js';
 
@@ -9,8 +10,8 @@ export class AuthModule {
     return {
       module: AuthModule,
       global: true,
-      providers: [{ provide: AUTH_OPTIONS, useValue: options }, AuthGuard],
-      exports: [AUTH_OPTIONS, AuthGuard],
+      providers: [{ provide: AUTH_OPTIONS, useValue: options }, AuthEvents, AuthGuard],
+      exports: [AUTH_OPTIONS, AuthEvents, AuthGuard],
     };
   }
 }

@@ -1,5 +1,13 @@
 export { AuthModule } from './auth.module.js';
-export { AuthGuard } from './auth.guard.js';
+export { AuthGuard, AuthRateLimitedException } from './auth.guard.js';
+export { AuthEvents } from './auth-events.js';
+export type { AuthFailureKind, AuthFailureListener } from './auth-events.js';
 export { TokenStore } from './token-store.js';
-export { AUTH_OPTIONS } from './auth.constants.js';
-export type { AuthModuleOptions, AuthenticatedRequest } from './auth-options.interface.js';
+export type { StaticToken } from './token-store.js';
+export { AccessTokenVerifier, IssuerUnavailableError, TokenRejectedError } from './access-token.verifier.js';
+export type { TokenRejection, VerifiedAccessToken } from './access-token.verifier.js';
+export { bearerChallenge } from './bearer-challenge.js';
+export type { BearerChallenge } from './bearer-challenge.js';
+export { AUTH_FAILURE_LIMITER, AUTH_OPTIONS } from './auth.constants.js';
+export type { AuthFailureLimiter } from './auth-failure-limiter.interface.js';
+export type { AuthModuleOptions, AuthenticatedRequest, OAuthOptions } from './auth-options.interface.js';

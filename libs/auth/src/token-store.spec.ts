@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { TokenStore } from './token-store.js';
 
 describe('TokenStore', () => {
@@ -22,5 +23,26 @@ describe('TokenStore', () => {
 
   it('does not keep the raw tokens', () => {
     assert.doesNotMatch(JSON.stringify(store), /alice-token/);
+  });
+});
+
+describe('TokenStore with hashed entries', () => {
+  const hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+  it('matches a token against its SHA-256 digest, mixed with plain entries', () => {
+    const store = new TokenStore([
+      { name: 'carol', sha256: hex('carol-token-0123456789') },
+      { name: 'dave', token: 'dave-token-0123456789ab' },
+      { name: 'erin', sha256: hex('erin-token-0123456789').toUpperCase() },
+    ]);
+    assert.equal(store.lookup('carol-token-0123456789'), 'carol');
+    assert.equal(store.lookup('dave-token-0123456789ab'), 'dave');
+    assert.equal(store.lookup('erin-token-0123456789'), 'erin');
+    // The digest itself is not a token.
+    assert.equal(store.lookup(hex('carol-token-0123456789')), null);
+  });
+
+  it('refuses a digest of the wrong length', () => {
+    assert.throws(() => new TokenStore([{ name: 'x', sha256: 'abcd' }]), /64 hex digits/);
   });
 });

@@ -1,5 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+/** A static bearer token: in plain text, or as the hex SHA-256 of its UTF-8 bytes. */
+export type StaticToken = { name: string; token: string } | { name: string; sha256: string };
+
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /**
@@ -10,8 +13,11 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 export class TokenStore {
   private readonly entries: ReadonlyArray<{ name: string; digest: Buffer }>;
 
-  constructor(tokens: ReadonlyArray<{ name: string; token: string }>) {
-    this.entries = tokens.map((t) => ({ name: t.name, digest: digest(t.token) }));
+  constructor(tokens: ReadonlyArray<StaticToken>) {
+    this.entries = tokens.map((t) => ({ name: t.name, digest: 'token' in t ? digest(t.token) : Buffer.from(t.sha256, 'hex') }));
+    for (const e of this.entries) {
+      if (e.digest.length !== 32) throw new RangeError(`token entry "${e.name}": a SHA-256 digest is 64 hex digits`);
+    }
   }
 
   get size(): number {

@@ -110,12 +110,14 @@ export class DbService implements OnApplicationShutdown {
     this.searchPath = (options.searchPath ?? ['pg_catalog', 'public']).join(', ');
   }
 
+  /** Read-only counters for metrics: semaphore in flight and queued, pool connections and pool waiters. */
   get stats() {
     return {
       inFlight: this.gate.inFlight,
       waiting: this.gate.waiting,
       poolTotal: this.pool.totalCount,
       poolIdle: this.pool.idleCount,
+      poolWaiting: this.pool.waitingCount,
     };
   }
 

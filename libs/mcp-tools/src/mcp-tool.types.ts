@@ -10,6 +10,12 @@ export interface McpToolOptions<S extends z.ZodObject = z.ZodObject> {
    * `outputSchema` so clients can validate `structuredContent` against it.
    */
   output?: z.ZodObject;
+  /**
+   * Which OAuth scopes a caller needs (MCP_OAUTH_SCOPES_*): `catalog` for a tool that
+   * reads only the catalogue (names, columns, descriptions, estimates), `query` (the
+   * default) for one that reads rows. Static tokens are not limited by scopes.
+   */
+  scope?: 'catalog' | 'query';
   annotations?: {
     title?: string;
     readOnlyHint?: boolean;

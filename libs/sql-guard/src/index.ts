@@ -2,6 +2,7 @@ export { SqlGuardModule } from './sql-guard.module.js';
 export { SqlGuardService, SQL_GUARD_OPTIONS, createSqlGuard } from './sql-guard.service.js';
 export type { GuardVerdict, SqlGuardOptions } from './sql-guard.types.js';
 export { DENY_FAMILIES, findDenyFamily } from './deny-list.js';
+export { refusalFamily } from './refusal-family.js';
 export type { DenyFamily } from './deny-list.js';
 export { GUARD_CATALOGUE_SQL, buildGuardPolicy, catalogueFromRows, effectivePath } from './guard-policy.builder.js';
 export type { BuiltGuardPolicy, CatalogueRows } from './guard-policy.builder.js';

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config.js';
 
 const prod = { DATABASE_URL: 'postgresql://analytics_ro:pw@db:5432/fleet', MCP_AUTH_TOKENS: 'alice:alice-token-0123456789' };
@@ -176,5 +177,73 @@ describe('loadConfig', () => {
     assert.deepEqual(c.allowedOrigins, ['app.example.com', 'tools.example.org', 'moz-extension://*']);
     assert.deepEqual(loadConfig(prod).allowedOrigins, []);
     assert.match(problems({ ...prod, MCP_ALLOWED_ORIGINS: 'https://' })[0]!, /^MCP_ALLOWED_ORIGINS/);
+  });
+
+  describe('identity and oversight settings', () => {
+    const hex = 'a'.repeat(64);
+
+    it('reads name:sha256:<hex> entries beside plain ones, and finds a token shared between the two forms', () => {
+      const c = loadConfig({ ...prod, MCP_AUTH_TOKENS: `alice:alice-token-0123456789,carol:sha256:${hex.toUpperCase()}` });
+      assert.deepEqual(c.authTokens, [{ name: 'alice', token: 'alice-token-0123456789' }, { name: 'carol', sha256: hex }]);
+      const aliceDigest = createHash('sha256').update('alice-token-0123456789').digest('hex');
+      const p = problems({ ...prod, MCP_AUTH_TOKENS: `alice:alice-token-0123456789,bob:sha256:${aliceDigest}` });
+      assert.deepEqual(p, ['MCP_AUTH_TOKENS: entry 2 ("bob"): the token is also used by "alice"']);
+    });
+
+    it('names a bad entry by position and never echoes a token, even a reversed token:name entry', () => {
+      const p = problems({ ...prod, MCP_AUTH_TOKENS: 'bob:sha256:abc123,s3cretTokenValue9876:alice,:nameless-secret-0123456789' });
+      assert.equal(p.length, 3, p.join('\n'));
+      assert.match(p[0]!, /^MCP_AUTH_TOKENS: entry 1 \("bob"\): sha256: must be followed by the 64 hex digits/);
+      assert.match(p[1]!, /^MCP_AUTH_TOKENS: entry 2: the token is shorter than 16 characters/);
+      assert.match(p[2]!, /^MCP_AUTH_TOKENS: entry 3: the name must match/);
+      for (const secret of ['abc123', 's3cretTokenValue9876', 'nameless-secret']) assert.ok(!p.join('').includes(secret), secret);
+    });
+
+    it('turns OAuth on with MCP_OAUTH_ISSUER, deriving the resource, its metadata URL and the audience from MCP_PUBLIC_URL', () => {
+      assert.equal(loadConfig(prod).oauth, null);
+      const c = loadConfig({ DATABASE_URL: prod.DATABASE_URL, MCP_OAUTH_ISSUER: 'https://id.example.com/realms/fleet', MCP_PUBLIC_URL: 'https://mcp.example.com/', MCP_OAUTH_SCOPES_QUERY: 'analytics:query', MCP_OAUTH_SCOPES_CATALOG: 'analytics:catalog' });
+      assert.deepEqual(c.authTokens, [], 'static tokens are optional with OAuth');
+      assert.deepEqual(c.oauth, {
+        issuer: 'https://id.example.com/realms/fleet',
+        audience: ['https://mcp.example.com/mcp'],
+        callerClaims: ['preferred_username', 'email', 'sub'],
+        resource: 'https://mcp.example.com/mcp',
+        resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp',
+        queryScopes: ['analytics:query'],
+        catalogScopes: ['analytics:catalog'],
+        jwksCooldownMs: 30_000,
+      });
+      const custom = loadConfig({ ...prod, MCP_OAUTH_ISSUER: 'http://127.0.0.1:9000', MCP_PUBLIC_URL: 'http://localhost:8892/mcp', MCP_OAUTH_AUDIENCE: 'api://analytics,https://x', MCP_OAUTH_CALLER_CLAIM: 'email' });
+      assert.deepEqual(custom.oauth?.audience, ['api://analytics', 'https://x']);
+      assert.deepEqual(custom.oauth?.callerClaims, ['email']);
+      assert.equal(custom.oauth?.resource, 'http://localhost:8892/mcp');
+    });
+
+    it('requires https issuers and public URLs except on loopback, and MCP_PUBLIC_URL with an issuer', () => {
+      assert.match(problems({ ...prod, MCP_OAUTH_ISSUER: 'http://id.example.com', MCP_PUBLIC_URL: 'https://m.example.com' })[0]!, /^MCP_OAUTH_ISSUER: must be an https:\/\/ URL/);
+      assert.match(problems({ ...prod, MCP_OAUTH_ISSUER: 'https://id.example.com' })[0]!, /^MCP_PUBLIC_URL: required with MCP_OAUTH_ISSUER/);
+      assert.match(problems({ ...prod, MCP_OAUTH_ISSUER: 'https://id.example.com', MCP_PUBLIC_URL: 'http://10.0.0.5' })[0]!, /^MCP_PUBLIC_URL: must be an https/);
+      assert.match(problems({ ...prod, MCP_OAUTH_ISSUER: 'not a url', MCP_PUBLIC_URL: 'https://m.example.com' })[0]!, /^MCP_OAUTH_ISSUER: must be an absolute/);
+      assert.match(problems({ ...prod, MCP_OAUTH_SCOPES_QUERY: 'a' })[0]!, /set MCP_OAUTH_ISSUER too/);
+      assert.match(problems({ DATABASE_URL: prod.DATABASE_URL })[0]!, /^MCP_AUTH_TOKENS: required when DATABASE_URL is set and MCP_OAUTH_ISSUER is not/);
+    });
+
+    it('reads the limits, proxies, audit destination and metrics settings', () => {
+      const d = loadConfig(prod);
+      assert.equal(d.authFailLimitPerMinute, 30);
+      assert.deepEqual(d.trustedProxies, []);
+      assert.equal(d.auditLog, 'stdout');
+      assert.equal(d.metricsToken, null);
+      assert.equal(d.metricsCallerLabel, false);
+      const c = loadConfig({ ...prod, MCP_AUTH_FAIL_LIMIT_PER_MIN: '0', MCP_TRUSTED_PROXIES: '10.0.0.0/8, ::1, loopback', MCP_AUDIT_LOG: '/var/log/mcp-audit.jsonl', MCP_METRICS_TOKEN: 'metrics-token-0123456789', MCP_METRICS_CALLER_LABEL: 'true' });
+      assert.equal(c.authFailLimitPerMinute, 0);
+      assert.deepEqual(c.trustedProxies, ['10.0.0.0/8', '::1', 'loopback']);
+      assert.deepEqual(c.auditLog, { file: '/var/log/mcp-audit.jsonl' });
+      assert.equal(c.metricsCallerLabel, true);
+      assert.match(problems({ ...prod, MCP_TRUSTED_PROXIES: '10.0.0.0/33' })[0]!, /^MCP_TRUSTED_PROXIES: "10.0.0.0\/33" is not/);
+      const short = problems({ ...prod, MCP_METRICS_TOKEN: 'shortsecret' });
+      assert.match(short[0]!, /^MCP_METRICS_TOKEN: must be at least 16/);
+      assert.ok(!short[0]!.includes('shortsecret'));
+    });
   });
 });

@@ -1,12 +1,34 @@
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_EXTENSIONS, NEVER_EXTENSIONS } from '#sql-guard';
 import { databaseTarget } from './describe-database.js';
 import { isLoopback } from './loopback.js';
 
-export interface AuthToken {
-  /** The analyst or client the token belongs to; every query is logged under it. */
-  name: string;
-  token: string;
+/**
+ * One MCP_AUTH_TOKENS entry: the analyst or client the token belongs to (every query is
+ * logged under it) and the token, in plain text or as the hex SHA-256 of its UTF-8 bytes.
+ */
+export type AuthToken = { name: string; token: string } | { name: string; sha256: string };
+
+/** OAuth 2.1 resource server settings; absent unless MCP_OAUTH_ISSUER is set. */
+export interface OAuthConfig {
+  /** The authorization server's issuer identifier, exactly as in its metadata and tokens' `iss`. */
+  issuer: string;
+  /** Accepted `aud` values (RFC 8707 resource indicators); by default the public /mcp URL. */
+  audience: string[];
+  /** Claims tried in order for the caller name. */
+  callerClaims: string[];
+  /** The public /mcp URL: the `resource` of the protected resource metadata. */
+  resource: string;
+  /** The metadata document's URL, named in every 401's WWW-Authenticate. */
+  resourceMetadataUrl: string;
+  /** Scopes a token needs for tools that read rows (they also cover the catalog tools); empty = none. */
+  queryScopes: string[];
+  /** Scopes a token needs for tools that read only the catalogue; empty = none. */
+  catalogScopes: string[];
+  /** Least time between two JWKS downloads (jose's cooldown; a new `kid` waits this long at most). */
+  jwksCooldownMs: number;
 }
 
 export interface AppConfig {
@@ -59,6 +81,17 @@ export interface AppConfig {
   pgStartupOptions: 'auto' | 'off';
   /** Rate-limit counters shared by every replica; null keeps them in this process. */
   redisUrl: string | null;
+  oauth: OAuthConfig | null;
+  /** Failed authentications per minute per client address before it gets 429; 0 = no limit. */
+  authFailLimitPerMinute: number;
+  /** Express `trust proxy`: proxies whose X-Forwarded-For names the client; empty = none. */
+  trustedProxies: string[];
+  /** Where the audit trail goes: one JSON line per tool call. */
+  auditLog: 'stdout' | 'stderr' | 'off' | { file: string };
+  /** Bearer token /metrics requires; null = open. */
+  metricsToken: string | null;
+  /** Label tool-call metrics with the caller (cardinality grows with callers). */
+  metricsCallerLabel: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `auto`: human-readable when the log stream is a terminal, JSON lines otherwise. */
   logFormat: 'json' | 'pretty' | 'auto';
@@ -94,26 +127,83 @@ const bool = z
   .transform((s) => s === 'true' || s === '1' || s === 'yes');
 const CALLER = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,47}$/;
 
+const SHA256_PREFIX = 'sha256:';
+
+/**
+ * `name:token` or `name:sha256:<64 hex>`, comma-separated. Problems name the entry by
+ * its position (and its name where the entry is otherwise well-formed), never a token:
+ * a reversed `token:name` entry must not put the token in the message.
+ */
 const tokens = z.string().transform((s, ctx) => {
   const out: AuthToken[] = [];
-  for (const entry of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+  const digests = new Map<string, string>();
+  const entries = s.split(',').map((x) => x.trim()).filter(Boolean);
+  entries.forEach((entry, index) => {
+    const at = `entry ${index + 1}`;
     const i = entry.indexOf(':');
     const name = i > 0 ? entry.slice(0, i) : '';
-    const token = i > 0 ? entry.slice(i + 1) : '';
+    const secret = i > 0 ? entry.slice(i + 1) : '';
+    const hashed = secret.startsWith(SHA256_PREFIX);
+    const hex = hashed ? secret.slice(SHA256_PREFIX.length) : '';
     if (!CALLER.test(name)) {
-      ctx.addIssue({ code: 'custom', message: `entry "${redact(entry)}": name must match ${CALLER} (format name:token,name2:token2)` });
-    } else if (token.length < 16) {
-      ctx.addIssue({ code: 'custom', message: `token for "${name}" is shorter than 16 characters` });
+      ctx.addIssue({ code: 'custom', message: `${at}: the name must match ${CALLER} (format name:token or name:sha256:<64 hex>, comma-separated)` });
+    } else if (hashed && !/^[0-9a-fA-F]{64}$/.test(hex)) {
+      ctx.addIssue({ code: 'custom', message: `${at} ("${name}"): sha256: must be followed by the 64 hex digits of the token's SHA-256` });
+    } else if (!hashed && secret.length < 16) {
+      ctx.addIssue({ code: 'custom', message: `${at}: the token is shorter than 16 characters (format name:token, the name first)` });
     } else if (out.some((t) => t.name === name)) {
-      ctx.addIssue({ code: 'custom', message: `name "${name}" appears twice` });
-    } else if (out.some((t) => t.token === token)) {
-      ctx.addIssue({ code: 'custom', message: `token for "${name}" is also used by another name` });
+      ctx.addIssue({ code: 'custom', message: `${at}: name "${name}" appears twice` });
     } else {
-      out.push({ name, token });
+      const digest = hashed ? hex.toLowerCase() : createHash('sha256').update(secret, 'utf8').digest('hex');
+      const other = digests.get(digest);
+      if (other !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `${at} ("${name}"): the token is also used by "${other}"` });
+        return;
+      }
+      digests.set(digest, name);
+      out.push(hashed ? { name, sha256: digest } : { name, token: secret });
     }
-  }
+  });
   return out;
 });
+
+/** An http(s) URL; https unless its host is loopback (local identity providers, tests). */
+const secureUrl = z
+  .string()
+  .trim()
+  .superRefine((s, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute https:// URL' });
+      return;
+    }
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopback(u.hostname))) {
+      ctx.addIssue({ code: 'custom', message: 'must be an https:// URL (http:// only for a loopback host)' });
+    } else if (u.search || u.hash || u.username || u.password) {
+      ctx.addIssue({ code: 'custom', message: 'must not carry a query, a fragment or user info' });
+    }
+  });
+
+/** Space- or comma-separated OAuth scope names. */
+const scopeList = z
+  .string()
+  .transform((s) => s.split(/[\s,]+/).filter(Boolean))
+  .refine((l) => l.every((x) => /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(x)), 'scopes are printable ASCII without quotes or backslashes (RFC 6749 scope-token)');
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address or CIDR block (or one of Express's names), as `trust proxy` reads them. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [addr, bits, ...rest] = entry.split('/');
+  const kind = isIP(addr ?? '');
+  if (!kind || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (kind === 4 ? 32 : 128);
+}
 
 const envSchema = z.object({
   PORT: int(0, 65535).default(8892),
@@ -184,6 +274,34 @@ const envSchema = z.object({
     .transform((s) => (s ? s : null))
     // Never quoted back: it may hold a password.
     .refine((s) => s === null || isRedisUrl(s), 'must be a redis:// or rediss:// URL (value not shown)'),
+  MCP_OAUTH_ISSUER: secureUrl.optional(),
+  MCP_OAUTH_AUDIENCE: list.optional(),
+  MCP_OAUTH_CALLER_CLAIM: list
+    .default(['preferred_username', 'email', 'sub'])
+    .refine((l) => l.length > 0, 'must name at least one claim'),
+  MCP_OAUTH_SCOPES_QUERY: scopeList.default([]),
+  MCP_OAUTH_SCOPES_CATALOG: scopeList.default([]),
+  MCP_PUBLIC_URL: secureUrl.optional(),
+  MCP_AUTH_FAIL_LIMIT_PER_MIN: int(0, 1_000_000).default(30),
+  MCP_TRUSTED_PROXIES: list
+    .default([])
+    .superRefine((l, ctx) => {
+      for (const p of l) {
+        if (!isProxyEntry(p)) ctx.addIssue({ code: 'custom', message: `"${p}" is not an IP address, a CIDR block (10.0.0.0/8) or loopback/linklocal/uniquelocal` });
+      }
+    }),
+  MCP_AUDIT_LOG: z
+    .string()
+    .trim()
+    .default('stdout')
+    .refine((s) => s !== '', 'must be stdout, stderr, off or a file path'),
+  MCP_METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s : null))
+    // Never quoted back.
+    .refine((s) => s === null || s.length >= 16, 'must be at least 16 characters (value not shown)'),
+  MCP_METRICS_CALLER_LABEL: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
@@ -238,9 +356,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller 
     problems.push(`MCP_CALLER_MAX_CONCURRENCY: ${callerMaxConcurrency} exceeds MCP_POOL_MAX (${e.MCP_POOL_MAX})`);
   }
   const embedded = e.DATABASE_URL === null;
-  if (!embedded && (!e.MCP_AUTH_TOKENS || e.MCP_AUTH_TOKENS.length === 0)) {
-    problems.push('MCP_AUTH_TOKENS: required when DATABASE_URL is set (format name:token,name2:token2)');
+  if (!embedded && (!e.MCP_AUTH_TOKENS || e.MCP_AUTH_TOKENS.length === 0) && !e.MCP_OAUTH_ISSUER) {
+    problems.push('MCP_AUTH_TOKENS: required when DATABASE_URL is set and MCP_OAUTH_ISSUER is not (format name:token,name2:sha256:<hex>)');
   }
+  const oauth = oauthConfig(e, problems);
   if (problems.length) throw new ConfigError(problems);
   const host = e.HOST ?? (embedded ? '127.0.0.1' : '0.0.0.0');
   const loopbackBound = isLoopback(host);
@@ -278,12 +397,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller 
     allowPrivilegedRole: e.MCP_ALLOW_PRIVILEGED_ROLE,
     pgStartupOptions: e.MCP_PG_STARTUP_OPTIONS,
     redisUrl: e.REDIS_URL,
+    oauth,
+    authFailLimitPerMinute: e.MCP_AUTH_FAIL_LIMIT_PER_MIN,
+    trustedProxies: e.MCP_TRUSTED_PROXIES,
+    auditLog: ['stdout', 'stderr', 'off'].includes(e.MCP_AUDIT_LOG) ? (e.MCP_AUDIT_LOG as 'stdout' | 'stderr' | 'off') : { file: e.MCP_AUDIT_LOG },
+    metricsToken: e.MCP_METRICS_TOKEN,
+    metricsCallerLabel: e.MCP_METRICS_CALLER_LABEL,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'auto'),
   };
 }
 
-function redact(entry: string): string {
-  const i = entry.indexOf(':');
-  return i > 0 ? `${entry.slice(0, i)}:***` : '***';
+const JWKS_COOLDOWN_MS = 30_000;
+
+function oauthConfig(e: z.infer<typeof envSchema>, problems: string[]): OAuthConfig | null {
+  if (!e.MCP_OAUTH_ISSUER) {
+    if (e.MCP_OAUTH_AUDIENCE) problems.push('MCP_OAUTH_AUDIENCE: set MCP_OAUTH_ISSUER too (OAuth is off without it)');
+    if (e.MCP_OAUTH_SCOPES_QUERY.length || e.MCP_OAUTH_SCOPES_CATALOG.length) {
+      problems.push('MCP_OAUTH_SCOPES_QUERY / MCP_OAUTH_SCOPES_CATALOG: set MCP_OAUTH_ISSUER too (scopes apply to OAuth tokens)');
+    }
+    return null;
+  }
+  if (!e.MCP_PUBLIC_URL) {
+    problems.push('MCP_PUBLIC_URL: required with MCP_OAUTH_ISSUER (the URL clients reach this server at, e.g. https://mcp.example.com); it names this resource in the OAuth metadata and token audience');
+    return null;
+  }
+  // The base URL; `…/mcp` is accepted too.
+  const base = e.MCP_PUBLIC_URL.replace(/\/+$/, '').replace(/\/mcp$/, '');
+  const origin = new URL(base);
+  const path = origin.pathname === '/' ? '' : origin.pathname;
+  const resource = `${base}/mcp`;
+  return {
+    issuer: e.MCP_OAUTH_ISSUER,
+    audience: e.MCP_OAUTH_AUDIENCE?.length ? e.MCP_OAUTH_AUDIENCE : [resource],
+    callerClaims: e.MCP_OAUTH_CALLER_CLAIM,
+    resource,
+    // RFC 9728 §3.1: the well-known segment goes between the host and the resource's path.
+    resourceMetadataUrl: `${origin.origin}/.well-known/oauth-protected-resource${path}/mcp`,
+    queryScopes: e.MCP_OAUTH_SCOPES_QUERY,
+    catalogScopes: e.MCP_OAUTH_SCOPES_CATALOG,
+    jwksCooldownMs: JWKS_COOLDOWN_MS,
+  };
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DbService, type ReadOnlyResult } from '#db';
 import { ToolError } from '#mcp-tools';
-import { SqlGuardService } from '#sql-guard';
+import { refusalFamily, SqlGuardService } from '#sql-guard';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { GuardPolicyService } from '../guard-policy/guard-policy.service.js';
@@ -49,7 +49,7 @@ export class GuardedQueryService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Throws ToolError (kind "refused") with the guard's reason when the statement is refused. */
+  /** Throws ToolError (kind `refused:<family>`, see refusalFamily) with the guard's reason when the statement is refused. */
   async assertAllowed(sql: string, caller: string, tool: string): Promise<void> {
     const policy = await Promise.resolve(this.policies.current()).catch((err: Error) => {
       throw new ToolError(err.message, 'unavailable');
@@ -57,7 +57,7 @@ export class GuardedQueryService {
     const verdict = await this.guard.checkAsync(sql, policy);
     if (!verdict.ok) {
       this.logger.log({ caller, tool, refused: verdict.reason, sql: sql.slice(0, 500) }, `${tool} refused`);
-      throw new ToolError(verdict.reason, 'refused');
+      throw new ToolError(verdict.reason, `refused:${refusalFamily(verdict.reason)}`);
     }
   }
 

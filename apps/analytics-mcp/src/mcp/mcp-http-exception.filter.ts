@@ -1,13 +1,13 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { bearerAuthChallengeResponse, OAuthError, OAuthErrorCode } from '@modelcontextprotocol/server';
-import type { Request, Response } from 'express';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { Response } from 'express';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 
 /**
  * Every non-200 answer of /mcp carries a JSON-RPC error body, so MCP clients show its
  * message instead of a generic HTTP error: this renders the exceptions thrown before the
- * MCP layer runs (the auth guard's 401, the rate limiter's 429) in that shape.
+ * MCP layer runs (the auth guard's 401 / 429 / 503, the rate limiter's 429) in that shape.
  */
 @Injectable()
 @Catch(HttpException)
@@ -16,16 +16,10 @@ export class McpHttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: HttpException, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
-    const req = host.switchToHttp().getRequest<Request>();
     const status = exception.getStatus();
     let message = messageOf(exception);
-    if (status === HttpStatus.UNAUTHORIZED && req.headers.authorization) {
-      // RFC 6750: a request that sent credentials learns why they failed (the SDK's
-      // bearer-auth helper builds the challenge); one that sent none gets a plain `Bearer`.
-      const challenge = bearerAuthChallengeResponse(new OAuthError(OAuthErrorCode.InvalidToken, message)).headers.get('www-authenticate');
-      if (challenge) res.setHeader('WWW-Authenticate', challenge);
-    }
-    if (status === HttpStatus.TOO_MANY_REQUESTS) {
+    // The auth guard sets its own challenge (WWW-Authenticate) and Retry-After.
+    if (status === HttpStatus.TOO_MANY_REQUESTS && exception instanceof ThrottlerException) {
       // @nestjs/throttler names its header after the throttler (Retry-After-mcp).
       const wait = res.getHeader('Retry-After-mcp') ?? res.getHeader('Retry-After');
       if (wait !== undefined) res.setHeader('Retry-After', String(wait));

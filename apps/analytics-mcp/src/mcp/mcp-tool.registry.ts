@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
@@ -7,9 +7,12 @@ import type { AppConfig } from '../config/app-config.js';
 import { MCP_TOOL_METADATA, ToolError, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { responseFits } from './result-size.js';
 import { describeToolError, errorResult } from './tool-errors.js';
+import { ToolCallObserver } from './tool-call.observer.js';
+import { outcomeOf } from './tool-call-outcome.js';
 
 interface RegisteredTool {
   definition: Tool;
+  scope: 'catalog' | 'query';
   input: z.ZodObject;
   invoke: (args: unknown, ctx: ToolCallContext) => Promise<ToolOutcome>;
 }
@@ -29,6 +32,7 @@ export class McpToolRegistry implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly observer?: ToolCallObserver,
   ) {}
 
   onModuleInit(): void {
@@ -64,6 +68,7 @@ export class McpToolRegistry implements OnModuleInit {
         ...(outputSchema ? { outputSchema: outputSchema as Tool['outputSchema'] } : {}),
         ...(options.annotations ? { annotations: options.annotations } : {}),
       },
+      scope: options.scope ?? 'query',
       input: options.input,
       invoke: this.cancellable(options.name, invoke),
     });
@@ -115,19 +120,50 @@ export class McpToolRegistry implements OnModuleInit {
     return this.definitions;
   }
 
+  /** The OAuth scope class a tool needs; undefined for a name no tool has. */
+  scopeOf(name: string): 'catalog' | 'query' | undefined {
+    return this.tools.get(name)?.scope;
+  }
+
+  /** Validates and runs a tool; every call, whatever its outcome, is reported to the ToolCallObserver once. */
   async call(name: string, rawArgs: unknown, ctx: ToolCallContext): Promise<CallToolResult> {
+    if (!this.observer?.active) return this.run(name, rawArgs, ctx, {});
+    const started = performance.now();
+    const seen: { outcome?: string } = {};
+    const result = await this.run(name, rawArgs, ctx, seen);
+    const structured = result.structuredContent as { row_count?: unknown; rows?: unknown; truncated?: unknown } | undefined;
+    const rows = structured?.row_count ?? (Array.isArray(structured?.rows) ? structured.rows.length : null);
+    const sql = (rawArgs as { sql?: unknown } | null | undefined)?.sql;
+    this.observer.notify({
+      caller: ctx.caller,
+      tool: this.tools.has(name) ? name : '(unknown)',
+      outcome: ctx.signal?.aborted ? 'cancelled' : (seen.outcome ?? 'ok'),
+      rows: typeof rows === 'number' ? rows : null,
+      truncated: structured?.truncated === true,
+      ms: performance.now() - started,
+      ...(typeof sql === 'string' ? { sql } : {}),
+    });
+    return result;
+  }
+
+  private async run(name: string, rawArgs: unknown, ctx: ToolCallContext, seen: { outcome?: string }): Promise<CallToolResult> {
     const tool = this.tools.get(name);
     if (!tool) {
+      seen.outcome = 'error:unknown_tool';
       return errorResult(`unknown tool "${name}"; available tools: ${[...this.tools.keys()].join(', ')}`);
     }
     const parsed = tool.input.safeParse(rawArgs ?? {});
     if (!parsed.success) {
+      seen.outcome = 'error:invalid_arguments';
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`);
       return errorResult(`invalid arguments for ${name}: ${issues.join('; ')}`);
     }
     try {
-      return this.bounded(name, await tool.invoke(parsed.data, ctx));
+      const result = this.bounded(name, await tool.invoke(parsed.data, ctx));
+      if (result.isError) seen.outcome = 'error:result_too_large';
+      return result;
     } catch (err) {
+      seen.outcome = outcomeOf(err, ctx.signal);
       const message = describeToolError(err);
       if (message === null) {
         this.logger.error({ err, tool: name, caller: ctx.caller }, 'tool failed unexpectedly');

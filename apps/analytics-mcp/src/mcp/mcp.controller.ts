@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Inject, Logger, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
-import { AuthGuard, type AuthenticatedRequest } from '#auth';
+import { AuthGuard, bearerChallenge, type AuthenticatedRequest } from '#auth';
 import { classifyInboundRequest, isJsonContentType, SUPPORTED_PROTOCOL_VERSIONS, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Request, Response } from 'express';
 import { APP_CONFIG } from '../config/config.constants.js';
@@ -13,6 +13,7 @@ import { MAX_BODY_BYTES, readJsonRpcBody, type BodyLimits } from './mcp-http-bod
 import { McpHttpExceptionFilter } from './mcp-http-exception.filter.js';
 import { ModernMcpHandler } from './mcp-modern.handler.js';
 import { McpServerFactory } from './mcp-server.factory.js';
+import { ToolScopePolicy } from '../oauth/tool-scope.policy.js';
 
 const METHOD_NOT_ALLOWED = {
   jsonrpc: '2.0',
@@ -63,6 +64,7 @@ export class McpController {
     private readonly modern: ModernMcpHandler,
     @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly scopes: ToolScopePolicy,
   ) {
     this.limits = { maxBodyBytes: MAX_BODY_BYTES, maxBatch: config.maxBatch, maxSqlBytes: config.maxRequestSqlBytes };
     this.deadlineMs = config.queueTimeoutMs + config.connectTimeoutMs + config.statementTimeoutMs + 5_000;
@@ -81,6 +83,14 @@ export class McpController {
     if (!body.ok) return rpcError(res, body.status, body.code, body.message);
     // The guard charged this POST once; every further tools/call in a batch counts too.
     if (body.toolCalls > 1 && !(await this.chargeExtraCalls(req, body.toolCalls - 1, res))) return;
+    // An OAuth token without the scope for a tool is refused for the whole request (403,
+    // RFC 6750 insufficient_scope), so the client can step up its authorization.
+    const missing = this.scopes.missing(req.scopes, body.messages);
+    if (missing) {
+      const description = `this request needs the OAuth scope ${missing.join(' ')}`;
+      res.setHeader('WWW-Authenticate', bearerChallenge({ error: 'insufficient_scope', scopes: missing, resourceMetadata: this.config.oauth?.resourceMetadataUrl, description }));
+      return rpcError(res, 403, -32000, `Forbidden: insufficient_scope: ${description}`);
+    }
 
     const caller = req.caller ?? 'anonymous';
     const authInfo: AuthInfo = { token: '', clientId: caller, scopes: [] };

@@ -15,6 +15,8 @@ import { ChartTool } from './tools/chart.tool.js';
 import { ExplainTool } from './tools/explain.tool.js';
 import { QueryTool } from './tools/query.tool.js';
 import { SampleTableTool } from './tools/sample-table.tool.js';
+import { ToolCallObserver } from './tool-call.observer.js';
+import { ToolScopePolicy } from '../oauth/tool-scope.policy.js';
 
 @Module({
   imports: [DiscoveryModule, SqlGuardModule, GuardPolicyModule],
@@ -32,8 +34,10 @@ import { SampleTableTool } from './tools/sample-table.tool.js';
     // One render worker: a chart is CPU-bound, and the other core serves every other call.
     { provide: ChartRenderer, useFactory: () => new ChartRenderer({ workers: 1, maxQueue: 16, timeoutMs: 30_000 }) },
     ChartTool,
+    ToolCallObserver,
+    ToolScopePolicy,
   ],
-  exports: [McpToolRegistry, McpServerFactory, GuardedQueryService],
+  exports: [McpToolRegistry, McpServerFactory, GuardedQueryService, ToolCallObserver],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -205,6 +205,7 @@ export class CatalogTools {
     description: 'List the readable schemas with a description and how many tables/views each holds.',
     input: z.object({}),
     output: ListSchemasOutput,
+    scope: 'catalog',
     annotations: { title: 'List schemas', ...READ_ONLY },
   })
   async listSchemas(_args: object, ctx: ToolCallContext): Promise<ToolOutcome> {
@@ -217,6 +218,7 @@ export class CatalogTools {
     description: 'List the tables, views and materialized views of one readable schema, with estimated row counts and descriptions.',
     input: z.object({ schema: z.string().min(1).describe('One of the readable schemas (see list_schemas).') }),
     output: ListTablesOutput,
+    scope: 'catalog',
     annotations: { title: 'List tables', ...READ_ONLY },
   })
   async listTables(args: { schema: string }, ctx: ToolCallContext): Promise<ToolOutcome> {
@@ -233,6 +235,7 @@ export class CatalogTools {
       table: z.string().min(1).describe('Table or view name within the schema (case-sensitive, unquoted).'),
     }),
     output: DescribeTableOutput,
+    scope: 'catalog',
     annotations: { title: 'Describe table', ...READ_ONLY },
   })
   async describeTable(args: { schema: string; table: string }, ctx: ToolCallContext): Promise<ToolOutcome> {
