@@ -32,6 +32,8 @@ export interface IdentityProvider {
   port: number;
   /** The user the next authorization-code sign-in is for. */
   signInAs(accountId: string): void;
+  /** Follows an authorization URL as a browser would (the sign-in and consent pass at once); resolves with the final redirect. */
+  browse(url: string): Promise<string>;
   /** An access token through client credentials (RFC 6749 §4.4) for `resource`. */
   clientCredentials(resource: string, scope?: string): Promise<string>;
   /** An access token through authorization code + PKCE (S256), as an MCP connector gets one. */
@@ -45,7 +47,7 @@ export interface IdentityProvider {
  * signs in the configured user and grants what was asked, as a person clicking
  * through a login and consent page would.
  */
-export async function startIdentityProvider(keys: SigningKey[], port = 0): Promise<IdentityProvider> {
+export async function startIdentityProvider(keys: SigningKey[], port = 0, { registration = false } = {}): Promise<IdentityProvider> {
   let account = 'carol';
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -71,10 +73,13 @@ export async function startIdentityProvider(keys: SigningKey[], port = 0): Promi
       },
     ],
     jwks: { keys: keys.map((k) => k.privateJwk) },
-    scopes: ['openid', SCOPES.query, SCOPES.catalog],
+    // offline_access turns on the refresh_token grant, which connectors register for.
+    scopes: ['openid', 'offline_access', SCOPES.query, SCOPES.catalog],
     cookies: { keys: [randomBytes(16).toString('hex')] },
     features: {
       devInteractions: { enabled: false },
+      // Dynamic client registration (RFC 7591), for connectors such as mcp-remote.
+      registration: { enabled: registration },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -131,9 +136,29 @@ export async function startIdentityProvider(keys: SigningKey[], port = 0): Promi
     return body.access_token;
   };
 
+  // The browser's part: follow redirects, keeping the provider's cookies, until the client's redirect URI.
+  const browse = async (start: string, stopAt = ''): Promise<string> => {
+    const cookies = new Map<string, string>();
+    let url = start;
+    for (let hop = 0; hop < 10; hop++) {
+      if (!url.startsWith(issuer) || (stopAt && url.startsWith(stopAt))) return url;
+      const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(';');
+        const i = pair!.indexOf('=');
+        cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
+      }
+      const location = res.headers.get('location');
+      if (!location) throw new Error(`authorization stopped at ${url}: HTTP ${res.status} ${await res.text()}`);
+      url = new URL(location, url).toString();
+    }
+    return url;
+  };
+
   return {
     issuer,
     port: actualPort,
+    browse: (url) => browse(url),
     signInAs(id) {
       account = id;
     },
@@ -158,21 +183,7 @@ export async function startIdentityProvider(keys: SigningKey[], port = 0): Promi
       })) {
         authorize.searchParams.set(k, v);
       }
-      // The browser's part: follow redirects, keeping the provider's cookies.
-      const cookies = new Map<string, string>();
-      let url = authorize.toString();
-      for (let hop = 0; hop < 10; hop++) {
-        if (url.startsWith(DESKTOP_CLIENT.redirectUri)) break;
-        const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
-        for (const c of res.headers.getSetCookie()) {
-          const [pair] = c.split(';');
-          const i = pair!.indexOf('=');
-          cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
-        }
-        const location = res.headers.get('location');
-        if (!location) throw new Error(`authorization stopped at ${url}: HTTP ${res.status} ${await res.text()}`);
-        url = new URL(location, url).toString();
-      }
+      const url = await browse(authorize.toString(), DESKTOP_CLIENT.redirectUri);
       const back = new URL(url);
       if (back.searchParams.get('state') !== state) throw new Error(`authorization returned ${url}`);
       const code = back.searchParams.get('code');
