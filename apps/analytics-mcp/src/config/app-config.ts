@@ -75,6 +75,8 @@ export interface AppConfig {
   maxBatch: number;
   /** SQL text per POST, summed over its tools/call messages, in bytes. */
   maxRequestSqlBytes: number;
+  /** Single tools/call and tools/list POSTs skip the SDK's per-request Server (`on`), or every message goes through it (`off`, for comparison). */
+  httpFastPath: boolean;
   /** Serve even when the DATABASE_URL role could write or administer (tests of the guard's worst case). */
   allowPrivilegedRole: boolean;
   /** Send session defaults in the `options` start-up parameter (`auto`), or never (`off`, behind PgBouncer). */
@@ -267,6 +269,7 @@ const envSchema = z.object({
   MCP_MAX_REQUEST_SQL_BYTES: int(1_024, 16 * 1024 * 1024).default(256 * 1024),
   MCP_ALLOW_PRIVILEGED_ROLE: bool.default(false),
   MCP_PG_STARTUP_OPTIONS: z.enum(['auto', 'off']).default('auto'),
+  MCP_HTTP_FAST_PATH: z.enum(['on', 'off']).default('on'),
   REDIS_URL: z
     .string()
     .trim()
@@ -394,6 +397,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { singleCaller 
     chartMaxPoints: e.MCP_CHART_MAX_POINTS,
     maxBatch: e.MCP_MAX_BATCH,
     maxRequestSqlBytes: e.MCP_MAX_REQUEST_SQL_BYTES,
+    httpFastPath: e.MCP_HTTP_FAST_PATH === 'on',
     allowPrivilegedRole: e.MCP_ALLOW_PRIVILEGED_ROLE,
     pgStartupOptions: e.MCP_PG_STARTUP_OPTIONS,
     redisUrl: e.REDIS_URL,

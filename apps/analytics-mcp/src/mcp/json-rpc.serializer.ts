@@ -1,34 +1,78 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { isJsonOfStructured } from './json-text.js';
 
 interface ToolResultLike {
-  content?: { type: string; text?: string }[];
+  content?: unknown[];
   structuredContent?: unknown;
 }
 
+/** A text written as a JSON string, escaped piece by piece while it is written. */
+export class EscapedText {
+  constructor(readonly text: string) {}
+
+  /** `JSON.stringify(text)`, quotes included; a piece never ends inside a surrogate pair, so the pieces join to exactly that. */
+  *pieces(size = ESCAPE_PIECE): Generator<string> {
+    const { text } = this;
+    if (text.length <= size) return yield JSON.stringify(text);
+    for (let at = 0; at < text.length; ) {
+      let end = Math.min(text.length, at + size);
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++;
+      const escaped = JSON.stringify(text.slice(at, end));
+      yield `${at === 0 ? '"' : ''}${escaped.slice(1, -1)}${end === text.length ? '"' : ''}`;
+      at = end;
+    }
+  }
+}
+
+export type BodyPart = string | EscapedText;
+
+const ESCAPE_PIECE = 64 * 1024;
+const TEXT_SLOT = '\u0000analytics-mcp:text\u0000';
+const STRUCTURED_SLOT = '\u0000analytics-mcp:structured\u0000';
+const QUOTED_TEXT_SLOT = JSON.stringify(TEXT_SLOT);
+const QUOTED_STRUCTURED_SLOT = JSON.stringify(STRUCTURED_SLOT);
+
 /**
- * JSON for a response body, as parts to write in order. Tool results carry the same
- * data twice (structured and as JSON text, built from one object by the registry);
- * the text is reused verbatim as the structured part instead of serialising a large
- * result a second time, and is written as its own part instead of being copied into
- * one flat body.
+ * JSON for a response body, as parts to write in order; joined, they are byte for byte
+ * `JSON.stringify(payload)`. Tool results carry the same data twice (structured, and as
+ * its JSON text, built from one object by the registry): the text is reused verbatim as
+ * the structured part instead of serialising a large result a second time, and its
+ * escaped copy is produced piece by piece as it is written, never as one more string.
  */
-export function serializeJsonRpc(payload: JSONRPCMessage | JSONRPCMessage[]): string[] {
+export function serializeJsonRpc(payload: JSONRPCMessage | JSONRPCMessage[]): BodyPart[] {
   if (!Array.isArray(payload)) return serializeOne(payload);
-  const parts: string[] = ['['];
-  payload.forEach((m, i) => parts.push(...(i ? [','] : []), ...serializeOne(m)));
+  const parts: BodyPart[] = ['['];
+  payload.forEach((m, i) => {
+    if (i) parts.push(',');
+    for (const p of serializeOne(m)) parts.push(p);
+  });
   parts.push(']');
   return parts;
 }
 
-function serializeOne(message: JSONRPCMessage): string[] {
+function serializeOne(message: JSONRPCMessage): BodyPart[] {
   const result = (message as { result?: ToolResultLike }).result;
-  const text = result?.content?.length === 1 && result.content[0]!.type === 'text' ? result.content[0]!.text : undefined;
-  if (!result || result.structuredContent === undefined || text === undefined || !text.startsWith('{')) {
-    return [JSON.stringify(message)];
-  }
-  const { structuredContent: _structured, ...rest } = result;
-  // `rest` always holds `content`, so its JSON ends with the object's closing brace.
-  const head = JSON.stringify(rest);
-  const id = JSON.stringify((message as { id: string | number }).id);
-  return [`{"jsonrpc":"2.0","id":${id},"result":${head.slice(0, -1)},"structuredContent":`, text, '}}'];
+  const block = result?.content?.length === 1 ? result.content[0] : undefined;
+  if (!result || result.structuredContent === undefined || !isJsonOfStructured(block)) return [JSON.stringify(message)];
+  // Every member in its place, the two copies of the data replaced by markers.
+  const skeleton = JSON.stringify({
+    ...message,
+    result: { ...result, content: [{ ...block, text: TEXT_SLOT }], structuredContent: STRUCTURED_SLOT },
+  });
+  const t = skeleton.indexOf(QUOTED_TEXT_SLOT);
+  const s = skeleton.indexOf(QUOTED_STRUCTURED_SLOT);
+  // Some other member holding a marker's exact text: serialise plainly.
+  if (skeleton.indexOf(QUOTED_TEXT_SLOT, t + 1) !== -1 || skeleton.indexOf(QUOTED_STRUCTURED_SLOT, s + 1) !== -1) return [JSON.stringify(message)];
+  const escaped = new EscapedText(block.text);
+  const [first, firstLen, firstPart, second, secondLen, secondPart] =
+    t < s ? [t, QUOTED_TEXT_SLOT.length, escaped, s, QUOTED_STRUCTURED_SLOT.length, block.text] : [s, QUOTED_STRUCTURED_SLOT.length, block.text, t, QUOTED_TEXT_SLOT.length, escaped];
+  return [skeleton.slice(0, first), firstPart, skeleton.slice(first + firstLen, second), secondPart, skeleton.slice(second + secondLen)];
+}
+
+/** The joined body (for tests and small answers). */
+export function joinParts(parts: BodyPart[]): string {
+  let out = '';
+  for (const p of parts) out += typeof p === 'string' ? p : [...p.pieces()].join('');
+  return out;
 }

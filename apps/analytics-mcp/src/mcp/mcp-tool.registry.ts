@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { MCP_TOOL_METADATA, ToolError, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
+import { markJsonOfStructured } from './json-text.js';
 import { responseFits } from './result-size.js';
 import { describeToolError, errorResult } from './tool-errors.js';
 import { ToolCallObserver } from './tool-call.observer.js';
@@ -113,7 +114,7 @@ export class McpToolRegistry implements OnModuleInit {
       structured = { ...structured, row_count: keep, truncated: true, truncated_reason: 'bytes' };
       text = JSON.stringify(structured);
     }
-    return { content: [{ type: 'text', text }], structuredContent: structured };
+    return { content: [markJsonOfStructured({ type: 'text' as const, text })], structuredContent: structured };
   }
 
   list(): Tool[] {

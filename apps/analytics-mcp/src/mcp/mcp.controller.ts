@@ -7,11 +7,13 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { CallerThrottlerGuard, callerTracker, throttlerKey } from './caller-throttler.guard.js';
 import { MCP_THROTTLER } from './mcp.constants.js';
+import { writeJsonBody } from './json-body.writer.js';
 import { JsonExchangeTransport } from './json-exchange.transport.js';
 import { serializeJsonRpc } from './json-rpc.serializer.js';
 import { MAX_BODY_BYTES, readJsonRpcBody, type BodyLimits } from './mcp-http-body.js';
 import { McpHttpExceptionFilter } from './mcp-http-exception.filter.js';
 import { ModernMcpHandler } from './mcp-modern.handler.js';
+import { McpFastPath } from './mcp-fast-path.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 import { ToolScopePolicy } from '../oauth/tool-scope.policy.js';
 
@@ -24,12 +26,10 @@ const METHOD_NOT_ALLOWED = {
 /** The revisions a 2025-era request may name in MCP-Protocol-Version (2026-07-28 goes through the modern leg). */
 const LEGACY_VERSIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 
-function sendJson(res: Response, status: number, payload: unknown, parts = [JSON.stringify(payload)]): void {
-  let length = 0;
-  for (const p of parts) length += Buffer.byteLength(p);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': length });
-  for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
-  res.end(parts[parts.length - 1]);
+function sendJson(res: Response, status: number, payload: unknown): void {
+  const body = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 const RATE_WINDOW_MS = 60_000;
@@ -65,6 +65,7 @@ export class McpController {
     @Inject(ThrottlerStorage) private readonly throttlerStorage: ThrottlerStorage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly scopes: ToolScopePolicy,
+    private readonly fast: McpFastPath,
   ) {
     this.limits = { maxBodyBytes: MAX_BODY_BYTES, maxBatch: config.maxBatch, maxSqlBytes: config.maxRequestSqlBytes };
     this.deadlineMs = config.queueTimeoutMs + config.connectTimeoutMs + config.statementTimeoutMs + 5_000;
@@ -103,11 +104,13 @@ export class McpController {
       body: body.raw,
     });
     if (route.kind === 'reject') return rpcError(res, route.httpStatus, route.code, route.message, route.data);
-    if (route.kind === 'modern') return this.modern.serve(req, res, body.raw, authInfo, this.deadlineMs);
-
-    if (version !== undefined && !LEGACY_VERSIONS.has(version)) {
+    if (route.kind === 'legacy' && version !== undefined && !LEGACY_VERSIONS.has(version)) {
       return rpcError(res, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: 2026-07-28, ${[...LEGACY_VERSIONS].join(', ')})`);
     }
+    const fast = this.fast.accept({ route, message: body.messages[0]!, batch: body.batch, headers: req.headers });
+    if (fast) return this.fast.serve(fast, caller, res, this.deadlineMs);
+    if (route.kind === 'modern') return this.modern.serve(req, res, body.raw, authInfo, this.deadlineMs);
+
     const hasRequests = body.messages.some((m) => 'method' in m && 'id' in m);
     const server = this.servers.create(caller);
     const transport = new JsonExchangeTransport();
@@ -122,7 +125,7 @@ export class McpController {
       }
       const responses = await replies;
       if (!res.writableEnded && !res.destroyed) {
-        sendJson(res, 200, null, serializeJsonRpc(body.batch ? responses : responses[0]!));
+        await writeJsonBody(res, 200, serializeJsonRpc(body.batch ? responses : responses[0]!));
       }
     } catch (err) {
       this.logger.error({ err }, 'MCP request failed');

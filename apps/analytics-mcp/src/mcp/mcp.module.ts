@@ -7,6 +7,7 @@ import { GuardedQueryService } from './guarded-query.service.js';
 import { HostCheckMiddleware } from './host-check.middleware.js';
 import { InFlightCalls } from './in-flight-calls.js';
 import { McpController } from './mcp.controller.js';
+import { McpFastPath } from './mcp-fast-path.js';
 import { ModernMcpHandler } from './mcp-modern.handler.js';
 import { McpServerFactory } from './mcp-server.factory.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
@@ -25,6 +26,7 @@ import { ToolScopePolicy } from '../oauth/tool-scope.policy.js';
     McpToolRegistry,
     McpServerFactory,
     ModernMcpHandler,
+    McpFastPath,
     InFlightCalls,
     GuardedQueryService,
     QueryTool,
