@@ -9,6 +9,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { setMaxListeners } from 'node:events';
+import { Agent, request } from 'node:http';
+import { resolve } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { cpus } from 'node:os';
@@ -21,7 +23,7 @@ import { benchThrottlerIncrement, type IncrementCost } from '../apps/analytics-m
 import { benchGuard, benchGuardCacheHit } from '../libs/sql-guard/src/sql-guard.bench.js';
 import { connectClient, TOKENS } from '../test/support/stack.js';
 import { policyFromDatabase } from '../test/support/guard-policy.js';
-import { gitRevision, startBenchDatabase, whenReady } from './bench-support.js';
+import { gitRevision, leanToolCall, startBenchDatabase, whenReady, type LeanEra } from './bench-support.js';
 import { benchChart, chartBenchLine } from './chart.bench.js';
 import { cpuMsOf, MAIN_JS, memoryOf, spawnServer, type ServerProcess } from '../test/support/server-process.js';
 
@@ -32,6 +34,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '8' },
     out: { type: 'string', default: 'bench/results.md' },
+    /** A checkout built at an older commit, run with the lean generator next to this build (before/after in one run). */
+    before: { type: 'string' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -90,6 +94,39 @@ function mcpTarget(name: string, clients: CallingClient[], pid?: number): Target
 }
 
 /**
+ * The lean load generator's target: fixed JSON-RPC posts over keep-alive node:http, no
+ * SDK client (which alone costs ~0.9 ms a call here). Each answer is read whole and
+ * parsed, as pg parses its rows.
+ */
+function leanTarget(name: string, url: string, era: LeanEra, pid: number): Target {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const target = new URL(url);
+  return {
+    name,
+    pid,
+    async run(sql, maxRows) {
+      const post = leanToolCall(era, TOKENS.alice, 'query', { sql, max_rows: maxRows });
+      const text = await new Promise<string>((done, fail) => {
+        const req = request({ agent, hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: post.headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => (res.statusCode === 200 ? done(Buffer.concat(chunks).toString()) : fail(new Error(`${name}: HTTP ${res.statusCode}`))));
+          res.on('error', fail);
+        });
+        req.on('error', fail);
+        req.end(post.body);
+      });
+      const answer = JSON.parse(text) as { result?: CallToolResult };
+      if (!answer.result || answer.result.isError) throw new Error(`${name}: ${text.slice(0, 300)}`);
+      return (answer.result.structuredContent as { row_count: number }).row_count;
+    },
+    async close() {
+      agent.destroy();
+    },
+  };
+}
+
+/**
  * The client's own floor: the same MCP SDK client against a bare node:http server that
  * answers every call with a canned one-row result (no Nest, no SDK server, no database).
  */
@@ -123,10 +160,10 @@ async function main() {
   const demo: EmbeddedDemo = await startBenchDatabase(log);
   const admin = new pg.Client(demo.superuserUrl);
   await admin.connect();
-  // Three HTTP servers (one per protocol era, one with the throttler on), the stdio server
-  // and the raw pool each hold up to CONCURRENCY + 1 connections; the demo role's limit
-  // (20) is sized for one server.
-  await admin.query(`ALTER ROLE analytics_ro CONNECTION LIMIT ${5 * (CONCURRENCY + 1)}`);
+  // Up to six HTTP servers (SDK clients per era, throttler on, lean per era, before), the
+  // stdio server and the raw pool each hold up to CONCURRENCY + 1 connections; the demo
+  // role's limit (20) is sized for one server.
+  await admin.query(`ALTER ROLE analytics_ro CONNECTION LIMIT ${9 * (CONCURRENCY + 1)}`);
   const positions = Number((await admin.query('SELECT count(*) FROM tracksolid.position_history')).rows[0].count);
   const probe = (await admin.query(`SELECT device_id, recorded_at::text AS t FROM tracksolid.position_history WHERE device_id = 42 ORDER BY recorded_at DESC OFFSET 100 LIMIT 1`)).rows[0];
   const guardPolicy = await policyFromDatabase(admin);
@@ -202,7 +239,29 @@ async function main() {
   const throttledClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => connectClient(throttled.mcpUrl, TOKENS.alice)));
   const throttledTarget = mcpTarget(`MCP HTTP, rate limit on (${BENCH_RATE_LIMIT.toLocaleString('en-US')}/min)`, throttledClients, throttled.pid);
 
-  const targets = [raw, httpTarget, modernTarget, stdioTarget];
+  // The issue's targets, measured with the lean generator against servers with the
+  // throttler on (as by default) at a limit that never refuses; one process per era.
+  const leanEnv = { ...serverEnv, MCP_RATE_LIMIT_PER_MIN: String(BENCH_RATE_LIMIT) };
+  const leanProcs: ServerProcess[] = [];
+  const leanTargets: Target[] = [];
+  for (const era of ['2025-11-25', '2026-07-28'] as const) {
+    const proc = await spawnServer(leanEnv);
+    await whenReady(proc.baseUrl);
+    leanProcs.push(proc);
+    leanTargets.push(leanTarget(`MCP HTTP lean ${era}`, proc.mcpUrl, era, proc.pid));
+  }
+  // The same generator against the build of an older commit (2025 era, which every build serves).
+  let beforeTarget: Target | undefined;
+  let beforeRev = '';
+  if (args.before) {
+    const proc = await spawnServer(leanEnv, { mainJs: resolve(args.before, 'dist/apps/analytics-mcp/src/main.js') });
+    await whenReady(proc.baseUrl);
+    leanProcs.push(proc);
+    beforeRev = gitRevision(args.before);
+    beforeTarget = leanTarget(`MCP HTTP lean 2025-11-25, before (${beforeRev})`, proc.mcpUrl, '2025-11-25', proc.pid);
+  }
+
+  const targets = [raw, httpTarget, modernTarget, ...leanTargets, stdioTarget];
   for (const t of targets) for (const w of workloads) for (let i = 0; i < 5; i++) {
     const n = await t.run(w.sql, w.maxRows);
     if (n !== w.rows) throw new Error(`${t.name} ${w.id}: expected ${w.rows} rows, got ${n}`);
@@ -256,7 +315,7 @@ async function main() {
   const thRounds = Math.max(1, Math.min(ROUNDS, 2));
   for (let r = 0; r < thRounds; r++) {
     for (const w of workloads) {
-      const all = w.id === 'Q1' ? [...targets, throttledTarget] : targets;
+      const all = w.id === 'Q1' ? [...targets, throttledTarget, ...(beforeTarget ? [beforeTarget] : [])] : targets;
       for (const t of r % 2 === 0 ? all : [...all].reverse()) {
         if (t === stdioTarget) continue; // one stdio client is one pipe: not a concurrency target
         const cpu0 = t.pid ? await cpuMsOf(t.pid) : 0;
@@ -314,7 +373,9 @@ async function main() {
     throttlerCosts.push({ storage, costs });
   }
 
-  for (const t of [...targets, floorTarget, throttledTarget]) await t.close();
+  const leanMem = await Promise.all(leanProcs.map((p) => memoryOf(p.pid)));
+  for (const t of [...targets, floorTarget, throttledTarget, ...(beforeTarget ? [beforeTarget] : [])]) await t.close();
+  for (const p of leanProcs) await p.stop();
   await throttled.stop();
   await http.stop();
   await modern.stop();
@@ -323,7 +384,7 @@ async function main() {
   // Report.
   const lines: string[] = [];
   const rawP50 = (w: Workload) => pct(lat.get(`raw pg|${w.id}`)!, 50);
-  const targetsRatio: Record<string, number> = { Q1: 2.5, Q2: 2.0, Q3: 1.6 };
+  const targetsRatio: Record<string, number> = { Q1: 2.5, Q2: 1.6, Q3: 1.3 };
   lines.push('# Benchmark results', '');
   lines.push(`Run ${new Date().toISOString()} at commit ${gitRevision()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded), ${positions.toLocaleString('en-US')} rows in tracksolid.position_history.`);
   lines.push(`Latency: one caller, ${ROUNDS} interleaved rounds × ${CALLS} calls per target and query. Throughput: ${CONCURRENCY} concurrent callers, ${SECONDS} s per target and query, ${thRounds} rounds. Raw pg is \`pg.Pool.query\` as the same analytics_ro role; the server targets use the official MCP SDK clients (v1 for MCP HTTP and stdio, which speak 2025-11-25; v2 pinned to 2026-07-28 for the row so named), the query tool, and its full path (auth, guard, read-only transaction, row-limited Execute on a server-side portal, JSON result as structuredContent + text).`, '');
@@ -353,6 +414,28 @@ async function main() {
     lines.push(`| ${t === httpTarget ? 'MCP HTTP, rate limit off (MCP_RATE_LIMIT_PER_MIN=0)' : `MCP HTTP, rate limit on (MCP_RATE_LIMIT_PER_MIN=${BENCH_RATE_LIMIT})`} | ${fmt(th.reduce((a, b) => a + b, 0) / th.length, 0)} | ${fmt(c.ms / c.calls)} |`);
   }
   lines.push('', `Cold vs warm (the rate-limited server, fresh, Q1, one caller): server CPU **${fmt(coldCpu)} ms/call** over its first ${COLD_CALLS} calls, **${fmt(warmCpu)} ms/call** over ${WARM_CALLS.toLocaleString('en-US')} calls after ${WARMUP_CALLS.toLocaleString('en-US')} more at ${CONCURRENCY} callers. The table above measures a server already warmed by ${ROUNDS} × ${CALLS} calls per query and target.`);
+  lines.push('', '## Issue 15 targets: the lean load generator', '');
+  lines.push(`Fixed JSON-RPC \`tools/call\` posts over keep-alive \`node:http\` (no SDK client), each answer read whole and parsed; one server process per era, the rate limiter on (MCP_RATE_LIMIT_PER_MIN=${BENCH_RATE_LIMIT}, never refusing), ${CONCURRENCY} callers for the calls/s and CPU columns (${thRounds} rounds × ${SECONDS} s, interleaved with the rows above), one caller for the latency columns. Server CPU from /proc over the throughput runs.${beforeTarget ? ` "before" is commit ${beforeRev} (the start of issue 15) built in its own checkout and spawned the same way.` : ''}`, '');
+  lines.push('| server | Q1 calls/s (8 callers) | Q1 server CPU ms/call | Q1 p50 ms | Q2 p50 ÷ raw pg | Q3 p50 ÷ raw pg | peak RSS MiB |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const leanRows = [...leanTargets, ...(beforeTarget ? [beforeTarget] : [])];
+  const callsPerSecond = (t: Target) => { const th = tput.get(`${t.name}|Q1`)!; return th.reduce((a, b) => a + b, 0) / th.length; };
+  const cpuPerCallQ1 = (t: Target) => { const c = tputCpu.get(`${t.name}|Q1`)!; return c.ms / c.calls; };
+  const leanRatio = (t: Target, w: Workload) => { const xs = lat.get(`${t.name}|${w.id}`); return xs ? pct(xs, 50) / rawP50(w) : NaN; };
+  leanRows.forEach((t, i) => {
+    const q1 = lat.get(`${t.name}|Q1`);
+    lines.push(`| ${t.name} | ${fmt(callsPerSecond(t), 0)} | ${fmt(cpuPerCallQ1(t), 3)} | ${q1 ? fmt(pct(q1, 50)) : '—'} | ${t === beforeTarget ? '—' : `${fmt(leanRatio(t, workloads[1]!))}×`} | ${t === beforeTarget ? '—' : `${fmt(leanRatio(t, workloads[2]!))}×`} | ${fmt(leanMem[i]!.hwmKiB / 1024, 1)} |`);
+  });
+  const lean25 = leanTargets[0]!;
+  const worstCpu = Math.max(...leanTargets.map(cpuPerCallQ1));
+  verdicts.push(`Q1 server CPU with the throttler on, lean generator: ${leanTargets.map((t) => `${fmt(cpuPerCallQ1(t), 3)} ms (${t.name.replace('MCP HTTP lean ', '')})`).join(', ')} (target ≤ 0.45): ${worstCpu <= 0.45 ? 'met' : 'NOT met'}`);
+  if (beforeTarget) {
+    const gain = callsPerSecond(lean25) / callsPerSecond(beforeTarget);
+    verdicts.push(`Q1 calls/s at ${CONCURRENCY} callers, 2025 era, lean generator: ${fmt(callsPerSecond(lean25), 0)} vs ${fmt(callsPerSecond(beforeTarget), 0)} before (${beforeRev}) = ${fmt(gain)}× (target ≥ 2.5×): ${gain >= 2.5 ? 'met' : 'NOT met'}`);
+  }
+  for (const [w, goal] of [[workloads[1]!, 1.6], [workloads[2]!, 1.3]] as const) {
+    const worst = Math.max(...leanTargets.map((t) => leanRatio(t, w)));
+    verdicts.push(`${w.id} p50 ÷ raw pg, lean generator: ${leanTargets.map((t) => `${fmt(leanRatio(t, w))}×`).join(', ')} (target ≤ ${goal}×): ${worst <= goal ? 'met' : 'NOT met'}`);
+  }
   lines.push('', '## Parts', '');
   lines.push('| part | cost |', '| --- | ---: |');
   for (const { storage, costs } of throttlerCosts) {
@@ -363,11 +446,13 @@ async function main() {
   lines.push('', `Client floor: the same MCP SDK client against a canned-response node:http server (no Nest, no database) takes p50 **${fmt(pct(floor, 50))} ms** per call here, ${fmt(pct(floor, 50) / rawP50(workloads[0]!))}× raw pg's Q1 before the server does any work.`);
   lines.push('', '## Memory and the huge-result probe', '');
   lines.push(`- HTTP server RSS after boot (VmRSS once \`/health/ready\` answers 200, \`DATABASE_URL\` set, JSON logs): **${mib(bootMem.rssKiB)} MiB**.`);
-  lines.push(`- HTTP server peak RSS (VmHWM, whole run): **${mib(httpMem.hwmKiB)} MiB** (target ≤ 200 MiB); stdio server: ${stdioMem ? mib(stdioMem.hwmKiB) : 'n/a'} MiB.`);
+  lines.push(`- HTTP server peak RSS (VmHWM, whole run, including ${CONCURRENCY} concurrent 10,000-row results): **${mib(httpMem.hwmKiB)} MiB** (target ≤ 150 MiB); the lean servers' peaks are in the table above; stdio server: ${stdioMem ? mib(stdioMem.hwmKiB) : 'n/a'} MiB.`);
   lines.push(`- Huge-result probe (\`${huge}\`, max_rows 10, 5 calls over HTTP): p50 ${fmt(pct(hugeTimes, 50))} ms, max ${fmt(Math.max(...hugeTimes))} ms (target < 1000 ms); RSS ${mib(memBefore.rssKiB)} → ${mib(memAfter.rssKiB)} MiB (growth ${fmt((memAfter.rssKiB - memBefore.rssKiB) / 1024, 1)} MiB).`);
   lines.push(`- SQL guard (libpg-query parse + tree walk) on a typical analytical query: p50 ${fmt(guard.p50Ms, 3)} ms, p95 ${fmt(guard.p95Ms, 3)} ms (target p50 ≤ 0.2 ms).`);
   lines.push(chartBenchLine(chart));
-  verdicts.push(`peak RSS ${mib(httpMem.hwmKiB)} MiB (target ≤ 200): ${httpMem.hwmKiB / 1024 <= 200 ? 'met' : 'NOT met'}`);
+  const peakKiB = Math.max(httpMem.hwmKiB, ...leanMem.slice(0, leanTargets.length).map((m) => m.hwmKiB));
+  verdicts.push(`peak RSS, worst HTTP server of this build ${mib(peakKiB)} MiB (target ≤ 150): ${peakKiB / 1024 <= 150 ? 'met' : 'NOT met'}`);
+  verdicts.push(`RSS after boot ${mib(bootMem.rssKiB)} MiB (target ≤ 110): ${bootMem.rssKiB / 1024 <= 110 ? 'met' : 'NOT met'}`);
   verdicts.push(`huge probe max ${fmt(Math.max(...hugeTimes))} ms (target < 1000): ${Math.max(...hugeTimes) < 1000 ? 'met' : 'NOT met'}`);
   verdicts.push(`guard p50 ${fmt(guard.p50Ms, 3)} ms (target ≤ 0.2): ${guard.p50Ms <= 0.2 ? 'met' : 'NOT met'}`);
   lines.push('', '## Verdicts', '', ...verdicts.map((v) => `- ${v}`));

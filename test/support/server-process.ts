@@ -19,9 +19,9 @@ export interface ServerProcess {
 /** Runs the built server (`node dist/.../main.js`) as a child process on a free port. */
 export async function spawnServer(
   env: Record<string, string>,
-  { timeoutMs = 60_000, nodeArgs = [] as string[] } = {},
+  { timeoutMs = 60_000, nodeArgs = [] as string[], mainJs = MAIN_JS } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
+  const child = spawn(process.execPath, [...nodeArgs, mainJs], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
@@ -46,6 +46,9 @@ export async function spawnServer(
       const m = /listening: http:\/\/[^\s]+:(\d+)\/mcp/.exec(out);
       if (m) {
         clearTimeout(timer);
+        // Matched once: scanning the whole output again on every later line (one audit
+        // line per tool call) costs the parent O(n²) CPU, stolen from the server it measures.
+        child.stdout!.off('data', onData);
         res(Number(m[1]));
       }
     };

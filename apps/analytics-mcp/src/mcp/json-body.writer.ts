@@ -12,12 +12,11 @@ const SLICE = 64 * 1024;
  */
 export async function writeJsonBody(res: ServerResponse, status: number, parts: BodyPart[]): Promise<void> {
   if (parts.every((p) => (typeof p === 'string' ? p.length : p.text.length) <= SLICE)) {
-    const flat = parts.map((p) => (typeof p === 'string' ? p : p.pieces().next().value as string));
-    let length = 0;
-    for (const p of flat) length += Buffer.byteLength(p);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': length });
-    for (let i = 0; i < flat.length - 1; i++) res.write(flat[i]);
-    res.end(flat[flat.length - 1]);
+    // One string, one write: headers and body leave in one segment.
+    let body = '';
+    for (const p of parts) body += typeof p === 'string' ? p : (p.pieces().next().value as string);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
     return;
   }
   res.writeHead(status, { 'content-type': 'application/json' });

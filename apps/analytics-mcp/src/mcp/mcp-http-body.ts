@@ -29,19 +29,11 @@ export async function readJsonRpcBody(req: IncomingMessage, limits: BodyLimits):
     req.resume();
     return fail(413, -32000, `request body exceeds ${limit} bytes`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return fail(413, -32000, `request body exceeds ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
+  const body = await readBounded(req, limit);
+  if (body === undefined) return fail(413, -32000, `request body exceeds ${limit} bytes`);
   let raw: unknown;
   try {
-    raw = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+    raw = JSON.parse(body.toString('utf8'));
   } catch (err) {
     return fail(400, -32700, `Parse error: ${(err as Error).message}`);
   }
@@ -73,6 +65,44 @@ export async function readJsonRpcBody(req: IncomingMessage, limits: BodyLimits):
   }
   const checked = batch ? answerableBatch(messages) : { ok: true as const, messages };
   return checked.ok ? { ok: true, raw, messages: checked.messages, batch, toolCalls } : checked;
+}
+
+/** The body, or undefined once it passes `limit` bytes (the rest is drained unread). Stream errors reject. */
+function readBounded(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      cleanup();
+      req.resume();
+      resolve(undefined);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    // A client that goes away mid-body ends the read like a stream error.
+    const onClose = () => {
+      cleanup();
+      reject(new Error('request closed before its body was read'));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 /**
