@@ -71,7 +71,8 @@ export async function runLean(servers: LeanServer[], sql: string, maxRows: numbe
         const { calls, seconds: secs } = await leanLoad(s.proc.mcpUrl, posts(era), callers, seconds);
         const cpu = (await cpuMsOf(s.proc.pid)) - c0;
         const me = process.cpuUsage(me0);
-        process.stderr.write(`  ${s.name} ${era}: ${(calls / secs).toFixed(0)} calls/s; per call: server ${(cpu / calls).toFixed(3)} ms, postgres ${(((await cpuMsOfCommand('postgres')) - pg0) / calls).toFixed(3)} ms, load generator ${((me.user + me.system) / 1000 / calls).toFixed(3)} ms\n`);
+        const mem = await memoryOf(s.proc.pid);
+        process.stderr.write(`  ${s.name} ${era}: RSS ${(mem.rssKiB / 1024).toFixed(0)} MiB (peak ${(mem.hwmKiB / 1024).toFixed(0)}); ${(calls / secs).toFixed(0)} calls/s; per call: server ${(cpu / calls).toFixed(3)} ms, postgres ${(((await cpuMsOfCommand('postgres')) - pg0) / calls).toFixed(3)} ms, load generator ${((me.user + me.system) / 1000 / calls).toFixed(3)} ms\n`);
         const key = `${s.name}|${era}`;
         const a = acc.get(key) ?? { calls: 0, secs: 0, cpu: 0 };
         acc.set(key, { calls: a.calls + calls, secs: a.secs + secs, cpu: a.cpu + cpu });
@@ -94,6 +95,9 @@ async function main() {
       concurrency: { type: 'string', default: '8' },
       before: { type: 'string' },
       'node-args': { type: 'string', default: '' },
+      env: { type: 'string', multiple: true, default: [] },
+      /** Q1 (point lookup) or Q3 (10,000 rows: the memory peak). */
+      query: { type: 'string', default: 'Q1' },
     },
   });
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -104,13 +108,15 @@ async function main() {
   const probe = (await admin.query(`SELECT device_id, recorded_at::text AS t FROM tracksolid.position_history WHERE device_id = 42 ORDER BY recorded_at DESC OFFSET 100 LIMIT 1`)).rows[0];
   await admin.end();
   const callers = Number(args.concurrency);
-  const env = { DATABASE_URL: demo.databaseUrl, MCP_POOL_MAX: String(callers), MCP_CALLER_MAX_CONCURRENCY: String(callers), LOG_LEVEL: 'warn' };
+  const extra = Object.fromEntries((args.env as string[]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const env = { ...extra, DATABASE_URL: demo.databaseUrl, MCP_POOL_MAX: String(callers), MCP_CALLER_MAX_CONCURRENCY: String(callers), LOG_LEVEL: 'warn' };
   const nodeArgs = args['node-args'] ? args['node-args'].split(' ') : [];
   const servers = [await spawnLeanServer('this build', env, MAIN_JS, undefined, nodeArgs)];
   if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), ['2025-11-25']));
   for (const s of servers) log(`${s.name}: RSS after boot ${(s.bootRssKiB / 1024).toFixed(1)} MiB`);
   const sql = `SELECT * FROM tracksolid.position_history WHERE device_id = ${probe.device_id} AND recorded_at = '${probe.t}'`;
-  const rows = await runLean(servers, sql, 10, { callers, seconds: Number(args.seconds), rounds: Number(args.rounds) });
+  const q3 = 'SELECT * FROM tracksolid.position_history WHERE device_id = 9 ORDER BY recorded_at LIMIT 10000';
+  const rows = await runLean(servers, args.query === 'Q3' ? q3 : sql, args.query === 'Q3' ? 10_000 : 10, { callers, seconds: Number(args.seconds), rounds: Number(args.rounds) });
   for (const r of rows) log(`${r.server} ${r.era}: ${r.callsPerSecond.toFixed(0)} calls/s, ${r.cpuMsPerCall.toFixed(3)} ms CPU/call`);
   for (const s of servers) log(`${s.name}: peak RSS ${((await memoryOf(s.proc.pid)).hwmKiB / 1024).toFixed(1)} MiB`);
   for (const s of servers) await s.proc.stop();

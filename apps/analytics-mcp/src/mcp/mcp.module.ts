@@ -1,6 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ChartRenderer } from '#charts';
+import { ChartRenderer } from '#charts/renderer';
 import { SqlGuardModule } from '#sql-guard';
 import { GuardPolicyModule } from '../guard-policy/guard-policy.module.js';
 import { GuardedQueryService } from './guarded-query.service.js';

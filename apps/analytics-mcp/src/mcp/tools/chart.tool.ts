@@ -1,5 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CHART_LIMITS, CHART_TYPES, ChartInputError, ChartRenderError, ChartRenderer, type ChartSpec } from '#charts';
+// The renderer, errors and types only: '#charts' itself loads ECharts (~40 MiB of RSS),
+// which only the render worker needs.
+import { ChartInputError, ChartRenderError } from '#charts/errors';
+import { ChartRenderer } from '#charts/renderer';
+import { CHART_LIMITS, CHART_TYPES, type ChartSpec } from '#charts/types';
 import { McpTool, ToolError, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { z } from 'zod';
 import { APP_CONFIG } from '../../config/config.constants.js';
