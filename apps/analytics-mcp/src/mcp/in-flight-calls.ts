@@ -25,9 +25,9 @@ export class InFlightCalls {
     return this.calls.size;
   }
 
-  begin(caller: string, id: RequestId): InFlightCall {
+  /** Registers a call; a cancel aborts `controller` (one of its own unless given). */
+  begin(caller: string, id: RequestId, controller = new AbortController()): InFlightCall {
     const key = keyOf(caller, id);
-    const controller = new AbortController();
     let set = this.calls.get(key);
     if (!set) {
       set = new Set();
