@@ -96,6 +96,8 @@ async function main() {
       before: { type: 'string' },
       'node-args': { type: 'string', default: '' },
       env: { type: 'string', multiple: true, default: [] },
+      /** Also run this build with these node flags, interleaved with the plain one. */
+      'compare-node-args': { type: 'string' },
       /** Q1 (point lookup) or Q3 (10,000 rows: the memory peak). */
       query: { type: 'string', default: 'Q1' },
     },
@@ -112,6 +114,7 @@ async function main() {
   const env = { ...extra, DATABASE_URL: demo.databaseUrl, MCP_POOL_MAX: String(callers), MCP_CALLER_MAX_CONCURRENCY: String(callers), LOG_LEVEL: 'warn' };
   const nodeArgs = args['node-args'] ? args['node-args'].split(' ') : [];
   const servers = [await spawnLeanServer('this build', env, MAIN_JS, undefined, nodeArgs)];
+  if (args['compare-node-args']) servers.push(await spawnLeanServer(`this build, node ${args['compare-node-args']}`, env, MAIN_JS, undefined, args['compare-node-args'].split(' ')));
   if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), ['2025-11-25']));
   for (const s of servers) log(`${s.name}: RSS after boot ${(s.bootRssKiB / 1024).toFixed(1)} MiB`);
   const sql = `SELECT * FROM tracksolid.position_history WHERE device_id = ${probe.device_id} AND recorded_at = '${probe.t}'`;
