@@ -47,6 +47,7 @@ const BENCH_RATE_LIMIT = 1_000_000;
 const COLD_CALLS = 100;
 const WARMUP_CALLS = 15_000;
 const WARM_CALLS = 1_000;
+const LEAN_WARMUP_CALLS = 5_000;
 
 interface Target {
   name: string;
@@ -282,6 +283,13 @@ async function main() {
   }));
   const warmCpu = await cpuPerCall(throttledTarget, WARM_CALLS);
   log('cold/warm CPU done');
+  // The lean servers (and the older build) warmed alike, so both sides are measured warm.
+  for (const t of [...leanTargets, ...(beforeTarget ? [beforeTarget] : [])]) {
+    let n = 0;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (n++ < LEAN_WARMUP_CALLS) await t.run(q1.sql, q1.maxRows);
+    }));
+  }
 
   // Latency: one caller, rounds interleave targets so drift hits all of them alike.
   const lat = new Map<string, number[]>();
@@ -457,7 +465,7 @@ async function main() {
   verdicts.push(`guard p50 ${fmt(guard.p50Ms, 3)} ms (target ≤ 0.2): ${guard.p50Ms <= 0.2 ? 'met' : 'NOT met'}`);
   lines.push('', '## Verdicts', '', ...verdicts.map((v) => `- ${v}`));
   lines.push('', 'Where the time goes, what was removed, and memory: [bench/README.md](README.md).');
-  lines.push('', `Reproduce: \`npm run bench -- --rounds ${ROUNDS} --calls ${CALLS} --seconds ${SECONDS} --concurrency ${CONCURRENCY}\` (this run: ${Math.round((Date.now() - started) / 1000)} s; plain \`npm run bench\` uses 5 rounds × 60 calls).`, '');
+  lines.push('', `Reproduce: \`npm run bench -- --rounds ${ROUNDS} --calls ${CALLS} --seconds ${SECONDS} --concurrency ${CONCURRENCY}${args.before ? ' --before <the older commit, checked out and built>' : ''}\` (this run: ${Math.round((Date.now() - started) / 1000)} s; plain \`npm run bench\` uses 5 rounds × 60 calls).`, '');
   const report = lines.join('\n');
   await writeFile(args.out!, report);
   process.stdout.write(report);
