@@ -396,7 +396,7 @@ async function main() {
   lines.push('# Benchmark results', '');
   lines.push(`Run ${new Date().toISOString()} at commit ${gitRevision()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL 18 (embedded), ${positions.toLocaleString('en-US')} rows in tracksolid.position_history.`);
   lines.push(`Latency: one caller, ${ROUNDS} interleaved rounds × ${CALLS} calls per target and query. Throughput: ${CONCURRENCY} concurrent callers, ${SECONDS} s per target and query, ${thRounds} rounds. Raw pg is \`pg.Pool.query\` as the same analytics_ro role; the server targets use the official MCP SDK clients (v1 for MCP HTTP and stdio, which speak 2025-11-25; v2 pinned to 2026-07-28 for the row so named), the query tool, and its full path (auth, guard, read-only transaction, row-limited Execute on a server-side portal, JSON result as structuredContent + text).`, '');
-  lines.push('| query | target | p50 ms | p95 ms | p99 ms | p50 ÷ raw pg | target ratio | calls/s (8 callers) | server CPU ms/call |');
+  lines.push('| query | target | p50 ms | p95 ms | p99 ms | p50 ÷ raw pg | target ratio | calls/s (8 callers) | server CPU ms/call (1 caller) |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const verdicts: string[] = [];
   for (const w of workloads) {
@@ -424,7 +424,7 @@ async function main() {
   lines.push('', `Cold vs warm (the rate-limited server, fresh, Q1, one caller): server CPU **${fmt(coldCpu)} ms/call** over its first ${COLD_CALLS} calls, **${fmt(warmCpu)} ms/call** over ${WARM_CALLS.toLocaleString('en-US')} calls after ${WARMUP_CALLS.toLocaleString('en-US')} more at ${CONCURRENCY} callers. The table above measures a server already warmed by ${ROUNDS} × ${CALLS} calls per query and target.`);
   lines.push('', '## Issue 15 targets: the lean load generator', '');
   lines.push(`Fixed JSON-RPC \`tools/call\` posts over keep-alive \`node:http\` (no SDK client), each answer read whole and parsed; one server process per era, the rate limiter on (MCP_RATE_LIMIT_PER_MIN=${BENCH_RATE_LIMIT}, never refusing), ${CONCURRENCY} callers for the calls/s and CPU columns (${thRounds} rounds × ${SECONDS} s, interleaved with the rows above), one caller for the latency columns. Server CPU from /proc over the throughput runs.${beforeTarget ? ` "before" is commit ${beforeRev} (the start of issue 15) built in its own checkout and spawned the same way.` : ''}`, '');
-  lines.push('| server | Q1 calls/s (8 callers) | Q1 server CPU ms/call | Q1 p50 ms | Q2 p50 ÷ raw pg | Q3 p50 ÷ raw pg | peak RSS MiB |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| server | Q1 calls/s (8 callers) | Q1 server CPU ms/call (8 callers) | Q1 p50 ms | Q2 p50 ÷ raw pg | Q3 p50 ÷ raw pg | peak RSS MiB |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   const leanRows = [...leanTargets, ...(beforeTarget ? [beforeTarget] : [])];
   const callsPerSecond = (t: Target) => { const th = tput.get(`${t.name}|Q1`)!; return th.reduce((a, b) => a + b, 0) / th.length; };
   const cpuPerCallQ1 = (t: Target) => { const c = tputCpu.get(`${t.name}|Q1`)!; return c.ms / c.calls; };
