@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import type { NextFunction, Request, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { isLoopback } from '../config/loopback.js';
@@ -32,21 +33,27 @@ export class HostCheckMiddleware implements NestMiddleware {
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    const host = req.headers.host;
+    const refusal = this.refusal(req.headers);
+    if (refusal !== undefined) return forbid(res, refusal);
+    next();
+  }
+
+  /** Why a request with these headers is refused (403), or undefined when it may go on. */
+  refusal(headers: IncomingHttpHeaders): string | undefined {
     if (this.hosts !== null) {
-      const checked = validateHostHeader(host, this.hosts);
+      const checked = validateHostHeader(headers.host, this.hosts);
       if (!checked.ok && !(this.loopback && checked.hostname !== undefined && isLoopback(checked.hostname))) {
-        return forbid(res, `${checked.message}; add the host name to MCP_ALLOWED_HOSTS`);
+        return `${checked.message}; add the host name to MCP_ALLOWED_HOSTS`;
       }
     }
-    const origin = req.headers.origin;
+    const origin = headers.origin;
     if (origin !== undefined) {
       const checked = validateOriginHeader(origin, this.origins);
       if (!checked.ok && !(this.loopback && checked.hostname !== undefined && isLoopback(checked.hostname))) {
-        return forbid(res, `${checked.message} (Origin "${origin}"); add it to MCP_ALLOWED_ORIGINS`);
+        return `${checked.message} (Origin "${origin}"); add it to MCP_ALLOWED_ORIGINS`;
       }
     }
-    next();
+    return undefined;
   }
 }
 

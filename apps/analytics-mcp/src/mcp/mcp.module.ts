@@ -1,5 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import type { NextFunction, Request, Response } from 'express';
 import { ChartRenderer } from '#charts/renderer';
 import { SqlGuardModule } from '#sql-guard';
 import { GuardPolicyModule } from '../guard-policy/guard-policy.module.js';
@@ -38,11 +39,15 @@ import { ToolScopePolicy } from '../oauth/tool-scope.policy.js';
     ChartTool,
     ToolCallObserver,
     ToolScopePolicy,
+    HostCheckMiddleware,
   ],
-  exports: [McpToolRegistry, McpServerFactory, GuardedQueryService, ToolCallObserver],
+  exports: [HostCheckMiddleware, McpToolRegistry, McpServerFactory, GuardedQueryService, ToolCallObserver],
 })
 export class McpModule implements NestModule {
+  constructor(private readonly hostCheck: HostCheckMiddleware) {}
+
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HostCheckMiddleware).forRoutes(McpController);
+    // One instance for Nest's pipeline and the POST /mcp listener in front of Express (http-app.ts).
+    consumer.apply((req: Request, res: Response, next: NextFunction) => this.hostCheck.use(req, res, next)).forRoutes(McpController);
   }
 }
