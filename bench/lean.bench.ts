@@ -5,6 +5,7 @@
  * (`--before ../wt-before`), spawned alike against the same bench database.
  *
  *   npm run bench:lean -- --seconds 5 --rounds 3 --before /work/wt-before
+ *   npm run bench:lean -- --before /work/wt-main --before-eras 2025-11-25,2026-07-28
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -94,6 +95,8 @@ async function main() {
       rounds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '8' },
       before: { type: 'string' },
+      /** The eras the older build is measured in (comma-separated); dce3457 predates 2026-07-28. */
+      'before-eras': { type: 'string', default: '2025-11-25' },
       'node-args': { type: 'string', default: '' },
       env: { type: 'string', multiple: true, default: [] },
       /** Also run this build with these node flags, interleaved with the plain one. */
@@ -115,7 +118,7 @@ async function main() {
   const nodeArgs = args['node-args'] ? args['node-args'].split(' ') : [];
   const servers = [await spawnLeanServer('this build', env, MAIN_JS, undefined, nodeArgs)];
   if (args['compare-node-args']) servers.push(await spawnLeanServer(`this build, node ${args['compare-node-args']}`, env, MAIN_JS, undefined, args['compare-node-args'].split(' ')));
-  if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), ['2025-11-25']));
+  if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), args['before-eras'].split(',') as LeanEra[]));
   for (const s of servers) log(`${s.name}: RSS after boot ${(s.bootRssKiB / 1024).toFixed(1)} MiB`);
   const sql = `SELECT * FROM tracksolid.position_history WHERE device_id = ${probe.device_id} AND recorded_at = '${probe.t}'`;
   const q3 = 'SELECT * FROM tracksolid.position_history WHERE device_id = 9 ORDER BY recorded_at LIMIT 10000';
