@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import { ForbiddenException, type CanActivate, type ExceptionFilter, type Type } from '@nestjs/common';
+import { ForbiddenException, Logger, type CanActivate, type ExceptionFilter, type Type } from '@nestjs/common';
 import {
   EXCEPTION_FILTERS_METADATA,
   FILTER_CATCH_EXCEPTIONS,
@@ -36,6 +36,7 @@ export class McpPostListener {
   private static readonly installed = new WeakMap<Server, McpPostListener>();
   /** Requests this listener served (tests check that a request did not go through Express). */
   served = 0;
+  private readonly logger = new Logger('McpHttp');
   private readonly trust: (addr: string, i: number) => boolean;
   private readonly poweredBy: boolean;
   private readonly hostCheck: HostCheckMiddleware;
@@ -84,7 +85,13 @@ export class McpPostListener {
   }
 
   readonly listener: RequestListener = (req, res) => {
-    if (req.method === 'POST' && McpPostListener.routes(req.url ?? '')) return void this.serve(req, res);
+    if (req.method === 'POST' && McpPostListener.routes(req.url ?? '')) {
+      // Only a filter that throws gets here (Nest's filters do not): never an unhandled rejection.
+      return void this.serve(req, res).catch((err: unknown) => {
+        this.logger.error({ err }, 'POST /mcp failed while rendering an error');
+        res.destroy();
+      });
+    }
     this.express(req, res);
   };
 
