@@ -41,13 +41,17 @@ export interface GuardedQueryResult extends ReadOnlyResult {
 @Injectable()
 export class GuardedQueryService {
   private readonly logger = new Logger('query');
+  /** The audit trail already writes one line per call (caller, outcome, rows, ms, SQL); then this one is debug detail. */
+  private readonly logRun: (message: unknown, context: string) => void;
 
   constructor(
     private readonly db: DbService,
     private readonly guard: SqlGuardService,
     private readonly policies: GuardPolicyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.logRun = config.auditLog === 'off' ? (m, c) => this.logger.log(m, c) : (m, c) => this.logger.debug(m, c);
+  }
 
   /** Throws ToolError (kind `refused:<family>`, see refusalFamily) with the guard's reason when the statement is refused. */
   async assertAllowed(sql: string, caller: string, tool: string): Promise<void> {
@@ -73,7 +77,7 @@ export class GuardedQueryService {
       signal: req.signal,
     });
     const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
-    this.logger.log(
+    this.logRun(
       {
         caller: req.caller,
         tool: req.tool,
@@ -105,7 +109,7 @@ export class GuardedQueryService {
       caller: req.caller,
       signal: req.signal,
     });
-    this.logger.log(
+    this.logRun(
       { caller: req.caller, tool: req.tool, analyze: req.analyze, ms: Math.round(performance.now() - started), sql: req.sql.slice(0, 500) },
       req.tool,
     );
