@@ -36,8 +36,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
-          // The hot paths log for themselves (one line per tool call, with caller,
-          // rows and time; auth failures in the guard); the access log covers the rest.
+          // The hot paths log for themselves (the audit line per tool call, with caller,
+          // outcome, rows and time; auth failures in the guard); the access log covers the rest.
           exclude: [
             { path: 'mcp', method: RequestMethod.ALL },
             { path: 'health/*path', method: RequestMethod.ALL },
