@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { TOKENS } from '../test/support/stack.js';
+import { COMMAND_LINE_NODE_FLAGS } from '../apps/analytics-mcp/src/runtime/node-flags.js';
 import { cpuMsOf, MAIN_JS, memoryOf, spawnServer, type ServerProcess } from '../test/support/server-process.js';
 import { leanLoad, leanToolCall, startBenchDatabase, whenReady, type LeanEra } from './bench-support.js';
 
@@ -49,7 +50,7 @@ export interface LeanServer {
 }
 
 /** Spawns a server for the lean runs: the default throttler on, at a limit that never refuses. */
-export async function spawnLeanServer(name: string, env: Record<string, string>, mainJs = MAIN_JS, eras: LeanEra[] = ['2025-11-25', '2026-07-28'], nodeArgs: string[] = []): Promise<LeanServer & { bootRssKiB: number }> {
+export async function spawnLeanServer(name: string, env: Record<string, string>, mainJs = MAIN_JS, eras: LeanEra[] = ['2025-11-25', '2026-07-28'], nodeArgs: string[] = [...COMMAND_LINE_NODE_FLAGS]): Promise<LeanServer & { bootRssKiB: number }> {
   const proc = await spawnServer({ ...env, MCP_RATE_LIMIT_PER_MIN: String(LEAN_RATE_LIMIT) }, { mainJs, nodeArgs });
   await whenReady(proc.baseUrl);
   await new Promise((r) => setTimeout(r, 1000));
@@ -97,7 +98,8 @@ async function main() {
       before: { type: 'string' },
       /** The eras the older build is measured in (comma-separated); dce3457 predates 2026-07-28. */
       'before-eras': { type: 'string', default: '2025-11-25' },
-      'node-args': { type: 'string', default: '' },
+      /** Node flags for this build instead of the production ones (COMMAND_LINE_NODE_FLAGS); `--node-args=` for none. */
+      'node-args': { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
       /** Also run this build with these node flags, interleaved with the plain one. */
       'compare-node-args': { type: 'string' },
@@ -115,10 +117,10 @@ async function main() {
   const callers = Number(args.concurrency);
   const extra = Object.fromEntries((args.env as string[]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const env = { ...extra, DATABASE_URL: demo.databaseUrl, MCP_POOL_MAX: String(callers), MCP_CALLER_MAX_CONCURRENCY: String(callers), LOG_LEVEL: 'warn' };
-  const nodeArgs = args['node-args'] ? args['node-args'].split(' ') : [];
+  const nodeArgs = args['node-args'] === undefined ? [...COMMAND_LINE_NODE_FLAGS] : args['node-args'].split(' ').filter(Boolean);
   const servers = [await spawnLeanServer('this build', env, MAIN_JS, undefined, nodeArgs)];
-  if (args['compare-node-args']) servers.push(await spawnLeanServer(`this build, node ${args['compare-node-args']}`, env, MAIN_JS, undefined, args['compare-node-args'].split(' ')));
-  if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), args['before-eras'].split(',') as LeanEra[]));
+  if (args['compare-node-args'] !== undefined) servers.push(await spawnLeanServer(`this build, node ${args['compare-node-args'] || '(no flags)'}`, env, MAIN_JS, undefined, args['compare-node-args'].split(' ').filter(Boolean)));
+  if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), args['before-eras'].split(',') as LeanEra[], []));
   for (const s of servers) log(`${s.name}: RSS after boot ${(s.bootRssKiB / 1024).toFixed(1)} MiB`);
   const sql = `SELECT * FROM tracksolid.position_history WHERE device_id = ${probe.device_id} AND recorded_at = '${probe.t}'`;
   const q3 = 'SELECT * FROM tracksolid.position_history WHERE device_id = 9 ORDER BY recorded_at LIMIT 10000';

@@ -6,6 +6,7 @@ import { cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CONFIG_VARIABLES, loadConfig } from '../apps/analytics-mcp/src/config/app-config.js';
 import { freePort } from '../apps/analytics-mcp/src/embedded/free-port.js';
+import { COMMAND_LINE_NODE_FLAGS } from '../apps/analytics-mcp/src/runtime/node-flags.js';
 import { copyArgs, envOf, execForm, parseDockerfile, type Stage } from './support/dockerfile.js';
 import { pngSize } from './support/png.js';
 import { call, connectClient, makeTempDir, startTestDatabase, TOKENS } from './support/stack.js';
@@ -79,7 +80,7 @@ describe('Dockerfile', () => {
     for (const name of Object.keys(envOf(final))) assert.ok(name === 'NODE_ENV' || CONFIG_VARIABLES.includes(name), `ENV ${name} is read by the server`);
     assert.deepEqual(ops(final, 'STOPSIGNAL').map((s) => s.args), ['SIGTERM']);
     const cmd = execForm(ops(final, 'CMD').at(-1)!.args);
-    assert.deepEqual(cmd, ['node', 'dist/apps/analytics-mcp/src/main.js']);
+    assert.deepEqual(cmd, ['node', ...COMMAND_LINE_NODE_FLAGS, 'dist/apps/analytics-mcp/src/main.js']);
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     assert.ok(readme.includes(cmd!.join(' ')), 'README documents the same command');
     assert.deepEqual(execForm(ops(final, 'HEALTHCHECK').at(-1)!.args), ['node', 'dist/scripts/healthcheck.js']);

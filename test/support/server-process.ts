@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { COMMAND_LINE_NODE_FLAGS } from '../../apps/analytics-mcp/src/runtime/node-flags.js';
 import { TOKENS } from './stack.js';
 
 export const MAIN_JS = resolve('dist/apps/analytics-mcp/src/main.js');
@@ -16,10 +17,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the built server (`node dist/.../main.js`) as a child process on a free port. */
+/**
+ * Runs the built server as a child process on a free port, started as in production
+ * (`node --max-semi-space-size=4 dist/.../main.js`) unless `nodeArgs` says otherwise.
+ */
 export async function spawnServer(
   env: Record<string, string>,
-  { timeoutMs = 60_000, nodeArgs = [] as string[], mainJs = MAIN_JS } = {},
+  { timeoutMs = 60_000, nodeArgs = [...COMMAND_LINE_NODE_FLAGS] as string[], mainJs = MAIN_JS } = {},
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeArgs, mainJs], {
     env: {

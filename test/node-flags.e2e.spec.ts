@@ -1,0 +1,45 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { COMMAND_LINE_NODE_FLAGS, RUNTIME_V8_FLAGS } from '../apps/analytics-mcp/src/runtime/node-flags.js';
+
+const ROOT = resolve('.');
+const MAIN = 'dist/apps/analytics-mcp/src/main.js';
+
+describe('node and V8 flags', () => {
+  it('npm start and start:stdio pass the command-line flags', async () => {
+    const { scripts } = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    for (const name of ['start', 'start:stdio']) {
+      assert.ok(scripts[name]!.includes(`node ${COMMAND_LINE_NODE_FLAGS.join(' ')} ${MAIN}`), `${name}: ${scripts[name]}`);
+    }
+  });
+
+  it('main.js sets the runtime flags before it loads the server, whose modules come after', async () => {
+    const main = await readFile(resolve(ROOT, MAIN), 'utf8');
+    const statements = main.split('\n').filter((l) => /^\s*(import|await import)\b/.test(l));
+    assert.deepEqual(statements, ["import './runtime/apply-runtime-flags.js';", "await import('./start.js');"]);
+  });
+
+  it('the runtime flags are ones this node accepts', async () => {
+    // V8 ignores an unknown flag with a warning on stderr; a renamed flag would go unnoticed.
+    const script = `import { setFlagsFromString } from 'node:v8'; for (const f of ${JSON.stringify(RUNTIME_V8_FLAGS)}) setFlagsFromString(f);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    assert.equal(code, 0);
+    assert.equal(out, '', 'no warning from V8');
+    const known = await new Promise<string>((r) => {
+      const c = spawn(process.execPath, ['--v8-options'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let text = '';
+      c.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      c.once('exit', () => r(text));
+    });
+    for (const f of [...RUNTIME_V8_FLAGS, ...COMMAND_LINE_NODE_FLAGS]) {
+      assert.ok(known.includes(`  ${f.split('=')[0]} `), `${f} is a V8 option of node ${process.version}`);
+    }
+  });
+});
