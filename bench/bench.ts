@@ -4,8 +4,8 @@
  *
  *   npm run bench -- --rounds 5 --calls 60 --seconds 4
  */
-// The server's V8 settings here too: the SQL guard part below parses in this process.
-import '../apps/analytics-mcp/src/runtime/apply-runtime-flags.js';
+// First: libpg-query starts compiling its WebAssembly when imported.
+import './wasm-baseline.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
