@@ -8,7 +8,7 @@ describe('runtimeFlagsToSet', () => {
   });
 
   it("leaves a flag the operator set on the command line, in any spelling", () => {
-    assert.deepEqual(runtimeFlagsToSet(['--heap-growing-percent=80']), ['--no-wasm-dynamic-tiering', '--no-wasm-tier-up', '--no-parallel-scavenge']);
-    assert.deepEqual(runtimeFlagsToSet(['--heap_growing_percent=80', '--wasm-tier-up', '--wasm_dynamic_tiering', '--parallel-scavenge']), []);
+    assert.deepEqual(runtimeFlagsToSet(['--heap-growing-percent=80']), ['--no-wasm-dynamic-tiering', '--no-wasm-tier-up']);
+    assert.deepEqual(runtimeFlagsToSet(['--heap_growing_percent=80', '--wasm-tier-up', '--wasm_dynamic_tiering']), []);
   });
 });

@@ -12,12 +12,9 @@
  * - `--heap-growing-percent=30`: after each full collection the old generation may grow
  *   30% beyond what survived, instead of up to 4×. A burst of large results then
  *   costs a few more collections, not 100 MiB of garbage kept resident.
- * - `--no-parallel-scavenge`: with the small young generation below, each scavenge is
- *   short, and handing it to helper threads cost more CPU than it saved (Q1 server CPU
- *   0.550/0.573 → 0.472/0.546 ms per call, same memory).
  */
 export const WASM_BASELINE_FLAGS: readonly string[] = ['--no-wasm-dynamic-tiering', '--no-wasm-tier-up'];
-export const RUNTIME_V8_FLAGS: readonly string[] = [...WASM_BASELINE_FLAGS, '--heap-growing-percent=30', '--no-parallel-scavenge'];
+export const RUNTIME_V8_FLAGS: readonly string[] = [...WASM_BASELINE_FLAGS, '--heap-growing-percent=30'];
 
 /**
  * Flags V8 reads only when the heap is created, so they must be on node's command line:
