@@ -19,14 +19,33 @@ SELECT 1::int2 AS i2, (-2147483648)::int4 AS i4, 42::oid AS o,
        NULL::int4 AS null_int, NULL::text AS null_text, ''::text AS empty
 FROM generate_series(1, 3)`;
 
+// Many rows across many socket chunks: random floats of every magnitude, texts of
+// every length with quotes, control characters and non-ASCII, NULLs, big int8s.
+const MANY_SQL = `
+SELECT g AS n, (random() * 10 ^ (random() * 40 - 20))::float8 AS f8, (random() * 1000)::float4 AS f4,
+       (g::int8 * 1234567891234) AS i8, g % 3 = 0 AS b,
+       CASE WHEN g % 7 = 0 THEN NULL ELSE repeat(chr(32 + g % 90) || E'"\\\t' || chr(1 + g % 31) || 'é', g % 50) END AS t,
+       timestamptz '2026-01-01 00:00:00.5+00' - g * interval '1 minute 0.001 second' AS ts, ('{"g": ' || g || ', "x": [1.0, "é"]}')::jsonb AS j
+FROM generate_series(1, 20000) g`;
+
+/** The rows' JSON as the values path writes it, and as the JSON path does. */
+async function bothWays(service: DbService, sql: string, opts: { maxRows: number; maxBytes?: number }) {
+  const values = await service.query({ sql, ...opts });
+  const json = await service.query({ sql, ...opts, rowsAs: 'json' });
+  assert.equal(json.rows.length, 0, 'JSON rows are not kept as values too');
+  return { values, json, valuesText: JSON.stringify(values.rows), jsonText: json.jsonRows!.json() };
+}
+
 describe('result values: how PostgreSQL types reach JSON', () => {
   let db: Awaited<ReturnType<typeof startTestDatabase>>;
   let service: DbService;
+  let pool: ReturnType<typeof createPool>;
 
   before(async () => {
     db = await startTestDatabase();
-    const opts = { connectionString: db.superuserUrl, poolMax: 2, queueMax: 4, queueTimeoutMs: 5_000, statementTimeoutMs: 5_000 };
-    service = new DbService(createPool(opts), opts);
+    const opts = { connectionString: db.superuserUrl, poolMax: 1, queueMax: 4, queueTimeoutMs: 5_000, statementTimeoutMs: 5_000 };
+    pool = createPool(opts);
+    service = new DbService(pool, opts);
   });
   after(async () => {
     await service?.onApplicationShutdown();
@@ -75,4 +94,46 @@ describe('result values: how PostgreSQL types reach JSON', () => {
     const empty = await service.query({ sql: 'SELECT 1 WHERE false', maxRows: 5 });
     assert.deepEqual([empty.rows.length, empty.truncated], [0, false]);
 });
+
+  it('writes rows as JSON from the wire exactly as the values path serialises them', async () => {
+    const zoo = await bothWays(service, SQL, { maxRows: 10 });
+    assert.equal(zoo.jsonText, zoo.valuesText);
+    assert.deepEqual(zoo.json.columns, zoo.values.columns);
+    // One seed for both runs, so random() gives both paths the same rows.
+    const seeded = `SELECT * FROM (SELECT setseed(0.5)) s, LATERAL (${MANY_SQL}) m`;
+    const many = await bothWays(service, seeded, { maxRows: 25_000 });
+    assert.equal(many.json.jsonRows!.length, 20_000);
+    assert.equal(many.jsonText, many.valuesText);
+    assert.deepEqual(many.json.jsonRows!.toJSON(), JSON.parse(many.valuesText));
+  });
+
+  it('stops the JSON rows at maxRows and at the byte cap exactly where the values path stops', async () => {
+    const sql = 'SELECT g, repeat(\'x\', 100) AS pad FROM generate_series(1, 5000) g';
+    for (const opts of [{ maxRows: 1 }, { maxRows: 4999 }, { maxRows: 5000 }, { maxRows: 6000 }, { maxRows: 5000, maxBytes: 40_000 }]) {
+      const r = await bothWays(service, sql, opts);
+      assert.equal(r.json.jsonRows!.length, r.values.rows.length, JSON.stringify(opts));
+      assert.deepEqual([r.json.truncated, r.json.truncatedBy], [r.values.truncated, r.values.truncatedBy], JSON.stringify(opts));
+      assert.equal(r.jsonText, r.valuesText, JSON.stringify(opts));
+    }
+    const empty = await service.query({ sql: 'SELECT 1 AS one WHERE false', maxRows: 5, rowsAs: 'json' });
+    assert.deepEqual([empty.jsonRows!.json(), empty.truncated, empty.columns.length], ['[]', false, 1]);
+  });
+
+  it('leaves the pooled connection as it found it, after rows, a failed statement and the byte cap', async () => {
+    const listeners = async () => {
+      const client = await pool.connect();
+      const n = (client as unknown as { connection: { stream: NodeJS.EventEmitter } }).connection.stream.listenerCount('data');
+      client.release();
+      return n;
+    };
+    await service.query({ sql: 'SELECT 1', maxRows: 1 });
+    const before = await listeners();
+    await service.query({ sql: 'SELECT g FROM generate_series(1, 3000) g', maxRows: 100, rowsAs: 'json' });
+    await assert.rejects(service.query({ sql: 'SELECT 1 / (g - 3) FROM generate_series(1, 5) g', maxRows: 10, rowsAs: 'json' }), /division by zero/);
+    const capped = await service.query({ sql: 'SELECT repeat(\'y\', 1000) FROM generate_series(1, 5000)', maxRows: 5000, maxBytes: 10_000, rowsAs: 'json' });
+    assert.equal(capped.truncatedBy, 'bytes');
+    assert.equal(await listeners(), before);
+    const after = await service.query({ sql: 'SELECT 41 + 1 AS x', maxRows: 1, rowsAs: 'json' });
+    assert.equal(after.jsonRows!.json(), '[[42]]');
+  });
 });

@@ -24,6 +24,8 @@ export interface ReadOnlyQuery {
    * is cancelled in PostgreSQL, and the call rejects with a QueryCancelledError.
    */
   signal?: AbortSignal;
+  /** `json`: rows as JsonRows, for a caller that only sends them on as JSON (see ReadOnlyBatchOptions). */
+  rowsAs?: 'values' | 'json';
 }
 
 /** Bound on sending the cancel request, and again on the backend answering it. */
@@ -196,6 +198,7 @@ export class DbService implements OnApplicationShutdown {
       applicationName: q.caller ? `${this.appName}:${q.caller}`.slice(0, 63) : this.appName,
       searchPath: this.searchPath,
       maxBytes: q.maxBytes,
+      rowsAs: q.rowsAs,
     });
     try {
       client.query(batch as unknown as pg.QueryConfig);

@@ -1,3 +1,4 @@
+import { JsonRows, RowTap } from './json-rows.js';
 import type { ValueParser } from './value-parsers.js';
 import { parserFor } from './value-parsers.js';
 
@@ -17,8 +18,10 @@ export interface ResultColumn {
 
 export interface ReadOnlyResult {
   columns: ResultColumn[];
-  /** Rows as arrays aligned with `columns`, at most `maxRows` of them. */
+  /** Rows as arrays aligned with `columns`, at most `maxRows` of them (empty when `jsonRows` holds them). */
   rows: unknown[][];
+  /** With `rowsAs: 'json'`: the rows, already JSON text. */
+  jsonRows?: JsonRows;
   /** True when the statement had more rows than were returned. */
   truncated: boolean;
   /** Why rows stopped: the row cap, or the byte cap (`maxBytes`). */
@@ -35,6 +38,11 @@ export interface ReadOnlyBatchOptions {
   searchPath: string;
   /** Stop reading once the rows' wire size passes this many bytes. */
   maxBytes?: number;
+  /**
+   * `json`: the rows come back as JsonRows, written as JSON straight from the wire
+   * (no value per field is kept), for callers that only send them on as JSON.
+   */
+  rowsAs?: 'values' | 'json';
 }
 
 // The minimal slice of pg's Connection this submittable writes to.
@@ -44,6 +52,7 @@ interface PgConnection {
     uncork(): void;
     destroy(): void;
     on(event: 'data', fn: (chunk: Buffer) => void): void;
+    prependListener(event: 'data', fn: (chunk: Buffer) => void): void;
     off(event: 'data', fn: (chunk: Buffer) => void): void;
   };
   parse(msg: { text: string; name?: string }): void;
@@ -87,6 +96,9 @@ export class ReadOnlyBatch {
   private columns: ResultColumn[] = [];
   private parsers: ValueParser[] = [];
   private rows: unknown[][] = [];
+  private received = 0;
+  /** Reads the rows as JSON ahead of pg's parser (rowsAs: 'json'); dropped if it is not in step with pg. */
+  private tap: RowTap | undefined;
   private truncated = false;
   private truncatedBy: 'rows' | 'bytes' | undefined;
   private rowBytes = 0;
@@ -101,7 +113,7 @@ export class ReadOnlyBatch {
 
   /** Rows of the caller's statement read so far (at most maxRows). */
   get rowsReceived(): number {
-    return this.rows.length;
+    return this.received;
   }
 
   constructor(private readonly opts: ReadOnlyBatchOptions) {
@@ -112,6 +124,11 @@ export class ReadOnlyBatch {
     const { sql, values, maxRows, statementTimeoutMs, applicationName, searchPath, maxBytes } = this.opts;
     this.con = con;
     if (maxBytes !== undefined) con.stream.on('data', this.countRaw);
+    if (this.opts.rowsAs === 'json') {
+      this.tap = new RowTap();
+      // Before pg's own listener: each chunk's rows are written before pg hands them over.
+      con.stream.prependListener('data', this.tap.onData);
+    }
     con.stream.cork();
     try {
       con.parse({ text: 'BEGIN READ ONLY' });
@@ -141,12 +158,17 @@ export class ReadOnlyBatch {
     if (this.phase !== Phase.Statement) return;
     this.columns = msg.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
     this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
+    const read = this.tap?.builder?.typeOids;
+    // The tap saw another RowDescription than pg (it started inside a message): rows as values.
+    if (this.tap && (this.tap.failed || read?.length !== this.columns.length || read.some((oid, i) => oid !== this.columns[i]!.typeOid))) {
+      this.dropTap();
+    }
   }
 
   handleDataRow(msg: { fields: (string | null)[]; length?: number }): void {
     if (this.phase !== Phase.Statement) return;
     if (this.settled) return;
-    if (this.rows.length >= this.opts.maxRows) {
+    if (this.received >= this.opts.maxRows) {
       this.truncated = true;
       this.truncatedBy = 'rows';
       return;
@@ -156,6 +178,16 @@ export class ReadOnlyBatch {
       this.rowBytes += (msg as { length?: number }).length ?? 0;
       if (this.rowBytes > maxBytes) return this.overflow();
     }
+    if (this.tap) {
+      if (this.tap.failed || (this.tap.builder?.length ?? 0) <= this.received) {
+        // Never seen: the rows read so far cannot be trusted, nor can the connection.
+        this.connectionSpent = true;
+        this.handleError(new Error('protocol: the JSON row reader fell out of step with pg'));
+        return this.con?.stream.destroy();
+      }
+      this.received++;
+      return;
+    }
     // pg-protocol allocates a fresh fields array per DataRow: parse it in place and
     // keep it as the row, rather than copying every row into a new array.
     const row: unknown[] = msg.fields;
@@ -164,6 +196,7 @@ export class ReadOnlyBatch {
       if (v !== null) row[i] = this.parsers[i]!(v as string);
     }
     this.rows.push(row);
+    this.received++;
   }
 
   handleCommandComplete(): void {
@@ -203,6 +236,7 @@ export class ReadOnlyBatch {
 
   private result(): ReadOnlyResult {
     const r: ReadOnlyResult = { columns: this.columns, rows: this.rows, truncated: this.truncated };
+    if (this.tap) r.jsonRows = this.tap.builder?.rows(this.received) ?? JsonRows.of(Buffer.alloc(0), []);
     if (this.truncatedBy) r.truncatedBy = this.truncatedBy;
     return r;
   }
@@ -225,6 +259,12 @@ export class ReadOnlyBatch {
 
   private stopCounting(): void {
     if (this.opts.maxBytes !== undefined) this.con?.stream.off('data', this.countRaw);
+    if (this.tap) this.con?.stream.off('data', this.tap.onData);
+  }
+
+  private dropTap(): void {
+    if (this.tap) this.con?.stream.off('data', this.tap.onData);
+    this.tap = undefined;
   }
 
   handleCopyInResponse(): void {

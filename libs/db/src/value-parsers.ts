@@ -59,6 +59,11 @@ export function parserFor(typeOid: number): ValueParser {
   return identity;
 }
 
+/** True when results of this type reach the model as PostgreSQL's own text. */
+export function keepsText(typeOid: number): boolean {
+  return parserFor(typeOid) === identity;
+}
+
 /** Names for the common built-in types, so most results need no catalog lookup. */
 const BUILTIN_TYPE_NAMES: Record<number, string> = {
   16: 'boolean', 17: 'bytea', 18: 'char', 19: 'name', 20: 'bigint', 21: 'smallint', 23: 'integer',

@@ -16,6 +16,8 @@ export interface GuardedQueryRequest {
   tool: string;
   /** The call's abort signal: cancels the statement in PostgreSQL. */
   signal?: AbortSignal;
+  /** `json`: the rows as JsonRows (`jsonRows`), for a tool that returns them as JSON as they are. */
+  rowsAs?: 'values' | 'json';
 }
 
 export interface GuardedExplainRequest {
@@ -75,13 +77,14 @@ export class GuardedQueryService {
       maxBytes: rowBytesBudget(this.config.maxResultBytes),
       caller: req.caller,
       signal: req.signal,
+      rowsAs: req.rowsAs,
     });
     const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
     this.logRun(
       {
         caller: req.caller,
         tool: req.tool,
-        rows: result.rows.length,
+        rows: result.jsonRows?.length ?? result.rows.length,
         truncated: result.truncatedBy ?? false,
         ms: Math.round(performance.now() - started),
         sql: req.sql.slice(0, 500),

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { MCP_TOOL_METADATA, ToolError, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
-import { markJsonOfStructured } from './json-text.js';
+import { markJsonOfStructured, structuredJson } from './json-text.js';
+import { JsonRows } from '#db';
 import { responseFits } from './result-size.js';
 import { describeToolError, errorResult } from './tool-errors.js';
 import { ToolCallObserver } from './tool-call.observer.js';
@@ -103,16 +104,17 @@ export class McpToolRegistry implements OnModuleInit {
       }
       return { content, structuredContent: structured };
     }
-    let text = JSON.stringify(structured);
-    const rows = structured.rows;
+    let text = structuredJson(structured);
+    let rows = structured.rows;
     for (let attempt = 0; !responseFits(text, cap); attempt++) {
-      if (!Array.isArray(rows) || rows.length === 0 || attempt > 20) {
+      if (!(Array.isArray(rows) || rows instanceof JsonRows) || rows.length === 0 || attempt > 20) {
         return errorResult(`the result of ${name} is larger than the server's result cap (${cap} bytes, MCP_MAX_RESULT_BYTES); ask for less`);
       }
       const keep = Math.floor(rows.length * Math.min(0.9, cap / (3 * Buffer.byteLength(text))));
-      rows.length = keep;
-      structured = { ...structured, row_count: keep, truncated: true, truncated_reason: 'bytes' };
-      text = JSON.stringify(structured);
+      if (rows instanceof JsonRows) rows = rows.slice(keep);
+      else rows.length = keep;
+      structured = { ...structured, row_count: keep, truncated: true, truncated_reason: 'bytes', rows };
+      text = structuredJson(structured);
     }
     return { content: [markJsonOfStructured({ type: 'text' as const, text })], structuredContent: structured };
   }

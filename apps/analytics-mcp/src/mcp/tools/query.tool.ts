@@ -57,17 +57,25 @@ export class QueryTool {
     annotations: { title: 'Read-only SQL query', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   })
   async query(args: z.infer<typeof QueryInput>, ctx: ToolCallContext): Promise<ToolOutcome> {
-    const result = await this.queries.run({ sql: args.sql, maxRows: args.max_rows, caller: ctx.caller, tool: 'query', signal: ctx.signal });
+    const result = await this.queries.run({
+      sql: args.sql,
+      maxRows: args.max_rows,
+      caller: ctx.caller,
+      tool: 'query',
+      signal: ctx.signal,
+      rowsAs: args.format === 'json' ? 'json' : 'values',
+    });
     const columns = result.columns.map((c, i) => ({ name: c.name, type: result.types[i]! }));
     if (args.format === 'json') {
       return {
         structured: {
-          row_count: result.rows.length,
+          row_count: result.jsonRows?.length ?? result.rows.length,
           truncated: result.truncated,
           ...(result.truncatedBy ? { truncated_reason: result.truncatedBy } : {}),
           ...(result.truncatedBy === 'bytes' ? { note: BYTES_NOTE } : {}),
           columns,
-          rows: result.rows,
+          // Already JSON: the registry splices its text into the answer (toJSON for anything else).
+          rows: result.jsonRows ?? result.rows,
         },
       };
     }

@@ -1,0 +1,196 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { JsonRows, JsonRowsBuilder, RowTap } from './json-rows.js';
+import { parserFor } from './value-parsers.js';
+
+/** A backend message: type byte, int32 length (itself included), body. */
+function message(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+function dataRowBody(fields: (string | Buffer | null)[]): Buffer {
+  const parts: Buffer[] = [Buffer.alloc(2)];
+  parts[0]!.writeInt16BE(fields.length);
+  for (const f of fields) {
+    const len = Buffer.alloc(4);
+    if (f === null) {
+      len.writeInt32BE(-1);
+      parts.push(len);
+      continue;
+    }
+    const bytes = typeof f === 'string' ? Buffer.from(f, 'utf8') : f;
+    len.writeInt32BE(bytes.length);
+    parts.push(len, bytes);
+  }
+  return Buffer.concat(parts);
+}
+
+function rowDescriptionBody(columns: [string, number][]): Buffer {
+  const parts: Buffer[] = [Buffer.alloc(2)];
+  parts[0]!.writeInt16BE(columns.length);
+  for (const [name, oid] of columns) {
+    const meta = Buffer.alloc(18);
+    meta.writeUInt32BE(oid, 6);
+    parts.push(Buffer.from(`${name}\0`, 'utf8'), meta);
+  }
+  return Buffer.concat(parts);
+}
+
+/** What the values path makes of the same texts: parserFor per column, then JSON.stringify. */
+function expected(oids: number[], rows: (string | null)[][]): string {
+  return JSON.stringify(rows.map((r) => r.map((v, i) => (v === null ? null : parserFor(oids[i]!)(v)))));
+}
+
+function built(oids: number[], rows: (string | Buffer | null)[][]): JsonRows {
+  const b = new JsonRowsBuilder(oids);
+  for (const r of rows) {
+    const body = dataRowBody(r);
+    assert.equal(b.add(body, 0, body.length), true);
+  }
+  return b.rows();
+}
+
+const CASES: { oid: number; name: string; texts: string[] }[] = [
+  { oid: 16, name: 'bool', texts: ['t', 'f'] },
+  { oid: 21, name: 'int2', texts: ['0', '-32768', '32767', '7'] },
+  { oid: 23, name: 'int4', texts: ['0', '-2147483648', '2147483647', '120'] },
+  { oid: 26, name: 'oid', texts: ['4294967295', '0'] },
+  {
+    oid: 20,
+    name: 'int8',
+    texts: ['0', '-1', '999999999999999', '-999999999999999', '9007199254740991', '9007199254740992', '-9223372036854775808', '9223372036854775807'],
+  },
+  {
+    oid: 701,
+    name: 'float8',
+    texts: [
+      '0', '-0', '1', '-1.5', '0.5481', '35.197179', '0.1', '0.30000000000000004', '123456789012345', '1e+15', '1.5e+300',
+      '1e-05', '0.0001', '0.00001', '0.000001', '1e-07', '-1.7976931348623157e+308', '5e-324', 'NaN', 'Infinity', '-Infinity',
+      '100000000000000000000', '1000000000000000000000', '0.10', '00.5', '1.', '.5', '0.1000000000000000055511151231257827',
+      '12345678901234567', '1234567890.1234567',
+    ],
+  },
+  { oid: 700, name: 'float4', texts: ['0', '-0', '0.1', '3.4028235e+38', '1.1754944e-38', '1.5', 'NaN', '-Infinity', '16777217'] },
+  { oid: 1700, name: 'numeric', texts: ['0', '-0.0001', '12345678901234567890.123456789', 'NaN'] },
+  {
+    oid: 25,
+    name: 'text',
+    texts: [
+      '', 'plain', 'quote " and backslash \\', 'tab\tnew\nline\rret', '\b\f', '\u0001\u001f\u007f', 'é ß 漢字 🚀', '\u2028\u2029',
+      '"', '\\', '\\u0041', '</script>',
+    ],
+  },
+  { oid: 1184, name: 'timestamptz', texts: ['2026-11-18 02:27:00+00', 'infinity', '2026-11-18 02:27:00.123456+05:30'] },
+  { oid: 1082, name: 'date', texts: ['2026-11-18', '-infinity'] },
+  { oid: 1186, name: 'interval', texts: ['1 day 02:00:00', '-00:00:01'] },
+  { oid: 17, name: 'bytea', texts: ['\\x00ff', '\\x'] },
+  { oid: 2950, name: 'uuid', texts: ['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'] },
+  { oid: 114, name: 'json', texts: ['{"a": 1, "b": [1.0, 2e3]}', '"x"', 'null', '[ ]', '{"é":"\\u00e9"}', '12345678901234567890'] },
+  { oid: 3802, name: 'jsonb', texts: ['{"a": 1, "b": {"c": null}}', '[1, "two", false]'] },
+  { oid: 1007, name: 'int4[]', texts: ['{1,2,NULL}', '{}', '{{1,2},{3,4}}'] },
+  { oid: 1009, name: 'text[]', texts: ['{a,"b c","d\\"e",NULL}'] },
+  { oid: 1022, name: 'float8[]', texts: ['{0.5,NaN,-0,1e+20}'] },
+  { oid: 1000, name: 'bool[]', texts: ['{t,f}'] },
+];
+
+describe('JsonRowsBuilder', () => {
+  for (const { oid, name, texts } of CASES) {
+    it(`writes ${name} exactly as the values path does`, () => {
+      const rows = [...texts.map((t) => [t]), [null]];
+      assert.equal(built([oid], rows).json(), expected([oid], rows));
+    });
+  }
+
+  it('writes a row of every kind, NULLs included, and several rows', () => {
+    const oids = CASES.map((c) => c.oid);
+    const rows = [CASES.map((c) => c.texts[0]!), CASES.map((c) => c.texts.at(-1)!), CASES.map(() => null)];
+    const json = built(oids, rows);
+    assert.equal(json.length, 3);
+    assert.equal(json.json(), expected(oids, rows));
+    assert.deepEqual(json.toJSON(), JSON.parse(expected(oids, rows)));
+  });
+
+  it('copies a number only when JavaScript prints it back unchanged (20,000 generated texts)', () => {
+    let seed = 42;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const digits = (n: number) => Array.from({ length: n }, () => String(next(10))).join('');
+    const texts: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const sign = next(4) === 0 ? '-' : '';
+      const int = next(5) === 0 ? '0' : digits(1 + next(22));
+      const frac = next(2) === 0 ? '' : `.${'0'.repeat(next(3) === 0 ? next(9) : 0)}${digits(1 + next(18))}`;
+      const exp = next(6) === 0 ? `e${next(2) ? '+' : '-'}${next(320)}` : '';
+      texts.push(`${sign}${int}${frac}${exp}`, String((next(2 ** 30) / 2 ** 30) * 10 ** (next(40) - 20)));
+    }
+    for (const oid of [20, 23, 700, 701]) {
+      const rows = texts.map((t) => [t]);
+      assert.equal(built([oid], rows).json(), expected([oid], rows), `type ${oid}`);
+    }
+  });
+
+  it('decodes invalid UTF-8 as pg does (U+FFFD), on the slow path', () => {
+    const bad = Buffer.from([0x61, 0xff, 0xc3, 0x28, 0x62]);
+    assert.equal(built([25], [[bad]]).json(), JSON.stringify([[bad.toString('utf8')]]));
+  });
+
+  it('escapes long texts of control characters without running out of room', () => {
+    const text = '\u0001"\\'.repeat(5000);
+    assert.equal(built([25], [[text]]).json(), expected([25], [[text]]));
+  });
+
+  it('refuses a DataRow whose field count is not the columns\'', () => {
+    const b = new JsonRowsBuilder([23, 23]);
+    const body = dataRowBody(['1']);
+    assert.equal(b.add(body, 0, body.length), false);
+    assert.equal(b.length, 0);
+  });
+
+  it('slices without copying and says how many rows it holds', () => {
+    const rows = built([23], [['1'], ['2'], ['3']]);
+    assert.equal(rows.slice(2).json(), '[[1],[2]]');
+    assert.equal(rows.slice(0).json(), '[]');
+    assert.equal(rows.slice(9).length, 3);
+    assert.equal(JSON.stringify({ rows: rows.slice(1) }), '{"rows":[[1]]}');
+  });
+});
+
+describe('RowTap', () => {
+  const oids = [23, 25, 701];
+  const rows = [
+    ['1', 'a "quoted" text', '0.5'],
+    ['2', null, 'NaN'],
+    ['3', 'x'.repeat(300), '-1.25'],
+  ];
+  // What a batch's backend sends: set_config's row (no RowDescription), the statement's rows, then the rest.
+  const stream = Buffer.concat([
+    message('1', Buffer.alloc(0)),
+    message('D', dataRowBody(['30000ms'])),
+    message('C', Buffer.from('SELECT 1\0')),
+    message('T', rowDescriptionBody([['id', 23], ['label', 25], ['x', 701]])),
+    ...rows.map((r) => message('D', dataRowBody(r))),
+    message('s', Buffer.alloc(0)),
+    message('D', dataRowBody(['999', '', '0'])),
+    message('Z', Buffer.from('T')),
+  ]);
+
+  it('reads the statement\'s rows however the bytes are cut into chunks', () => {
+    for (const size of [1, 2, 3, 4, 5, 6, 7, 11, 64, 4096]) {
+      const tap = new RowTap();
+      for (let at = 0; at < stream.length; at += size) tap.onData(stream.subarray(at, at + size));
+      assert.equal(tap.failed, false, `chunks of ${size}`);
+      assert.equal(tap.done, true);
+      assert.deepEqual(tap.builder?.typeOids, oids);
+      assert.equal(tap.builder?.rows().json(), expected(oids, rows), `chunks of ${size}`);
+    }
+  });
+
+  it('gives up on a DataRow that does not match the RowDescription', () => {
+    const tap = new RowTap();
+    tap.onData(Buffer.concat([message('T', rowDescriptionBody([['id', 23]])), message('D', dataRowBody(['1', '2']))]));
+    assert.equal(tap.failed, true);
+    assert.equal(tap.done, true);
+  });
+});

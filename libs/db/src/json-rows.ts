@@ -1,0 +1,338 @@
+import { keepsText, parserFor, type ValueParser } from './value-parsers.js';
+
+/**
+ * Rows already written as JSON: `[[…],[…],…]`, byte for byte what
+ * `JSON.stringify(rows)` gives for the values `parserFor` makes of the same fields.
+ * `toJSON()` gives those values, so a JSON.stringify of an object holding it is
+ * unchanged; code that only forwards the text (the HTTP answer) never builds them.
+ */
+export class JsonRows {
+  private constructor(
+    private readonly bytes: Buffer,
+    private readonly ends: readonly number[],
+    readonly length: number,
+  ) {}
+
+  static of(bytes: Buffer, ends: readonly number[], length = ends.length): JsonRows {
+    return new JsonRows(bytes, ends, Math.min(length, ends.length));
+  }
+
+  /** The first `n` rows (a view: nothing is copied). */
+  slice(n: number): JsonRows {
+    return new JsonRows(this.bytes, this.ends, Math.max(0, Math.min(n, this.length)));
+  }
+
+  /** `JSON.stringify` of the rows. */
+  json(): string {
+    return this.length === 0 ? '[]' : `[${this.bytes.toString('utf8', 0, this.ends[this.length - 1])}]`;
+  }
+
+  toJSON(): unknown[][] {
+    return JSON.parse(this.json()) as unknown[][];
+  }
+}
+
+const enum Kind {
+  Bool,
+  Int,
+  Float,
+  Text,
+  /** json, jsonb, arrays: through the value parser and JSON.stringify. */
+  Parsed,
+}
+
+const KINDS = new Map<number, Kind>([
+  [16, Kind.Bool],
+  [20, Kind.Int], // int8: a number while it is a safe integer, its text beyond
+  [21, Kind.Int],
+  [23, Kind.Int],
+  [26, Kind.Int],
+  [700, Kind.Float],
+  [701, Kind.Float],
+]);
+
+function kindOf(typeOid: number): Kind {
+  return KINDS.get(typeOid) ?? (keepsText(typeOid) ? Kind.Text : Kind.Parsed);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+const HEX = '0123456789abcdef';
+const NULL_BYTES = Buffer.from('null');
+const TRUE_BYTES = Buffer.from('true');
+const FALSE_BYTES = Buffer.from('false');
+// JSON.stringify's short escapes for control characters; the others are \u00xx.
+const SHORT_ESCAPES: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 };
+/** Significant digits a decimal may have and still be printed back unchanged by JavaScript. */
+const EXACT_DIGITS = 15;
+
+/**
+ * Builds JsonRows from DataRow messages in PostgreSQL's text format, writing each
+ * field's JSON straight from its bytes. Whatever is not plainly a number, a boolean
+ * or ASCII text (non-ASCII text, float and int8 texts JavaScript would print
+ * differently, json, arrays) is decoded and goes through `parserFor` and
+ * JSON.stringify, so the output never differs from the values path.
+ */
+export class JsonRowsBuilder {
+  private readonly kinds: Kind[];
+  private readonly parsers: ValueParser[];
+  private out: Buffer;
+  private at = 0;
+  private readonly ends: number[] = [];
+
+  constructor(readonly typeOids: readonly number[]) {
+    this.kinds = typeOids.map(kindOf);
+    this.parsers = typeOids.map(parserFor);
+    this.out = Buffer.allocUnsafe(2048);
+  }
+
+  get length(): number {
+    return this.ends.length;
+  }
+
+  rows(n = this.ends.length): JsonRows {
+    return JsonRows.of(this.out, this.ends, n);
+  }
+
+  /**
+   * One DataRow message body (`buf[start, end)`, after the type byte and length).
+   * Returns false, writing nothing, when its field count is not the columns'.
+   */
+  add(buf: Buffer, start: number, end: number): boolean {
+    const count = buf.readInt16BE(start);
+    if (count !== this.kinds.length) return false;
+    if (this.ends.length > 0) this.byte(COMMA);
+    this.byte(OPEN);
+    let p = start + 2;
+    for (let i = 0; i < count; i++) {
+      if (i > 0) this.byte(COMMA);
+      const len = buf.readInt32BE(p);
+      p += 4;
+      if (len === -1) {
+        this.copy(NULL_BYTES, 0, 4);
+        continue;
+      }
+      const s = p;
+      p += len;
+      if (p > end) throw new Error('protocol: DataRow field runs past its message');
+      switch (this.kinds[i]!) {
+        case Kind.Bool: {
+          const bytes = len === 1 && buf[s] === 0x74 /* t */ ? TRUE_BYTES : FALSE_BYTES;
+          this.copy(bytes, 0, bytes.length);
+          break;
+        }
+        case Kind.Int:
+          if (plainInteger(buf, s, p)) this.copy(buf, s, p);
+          else this.parsed(i, buf, s, p);
+          break;
+        case Kind.Float:
+          if (plainDecimal(buf, s, p)) this.copy(buf, s, p);
+          else this.parsed(i, buf, s, p);
+          break;
+        case Kind.Text:
+          this.text(i, buf, s, p);
+          break;
+        default:
+          this.parsed(i, buf, s, p);
+      }
+    }
+    this.byte(CLOSE);
+    this.ends.push(this.at);
+    return true;
+  }
+
+  private text(i: number, buf: Buffer, s: number, e: number): void {
+    this.room(2 + (e - s));
+    let out = this.out;
+    let o = this.at;
+    out[o++] = QUOTE;
+    for (let k = s; k < e; k++) {
+      const b = buf[k]!;
+      if (b >= 0x20 && b !== QUOTE && b !== BACKSLASH && b < 0x80) {
+        out[o++] = b;
+        continue;
+      }
+      if (b >= 0x80) return this.parsed(i, buf, s, e);
+      if (o + 6 + (e - k) > out.length) {
+        this.at = o;
+        this.room(6 + (e - k));
+        out = this.out;
+      }
+      out[o++] = BACKSLASH;
+      const short = b === QUOTE || b === BACKSLASH ? b : SHORT_ESCAPES[b];
+      if (short !== undefined) out[o++] = short;
+      else {
+        out[o++] = 0x75; // u
+        out[o++] = ZERO;
+        out[o++] = ZERO;
+        out[o++] = HEX.charCodeAt(b >> 4);
+        out[o++] = HEX.charCodeAt(b & 15);
+      }
+    }
+    out[o++] = QUOTE;
+    this.at = o;
+  }
+
+  private parsed(i: number, buf: Buffer, s: number, e: number): void {
+    const json = JSON.stringify(this.parsers[i]!(buf.toString('utf8', s, e)));
+    this.room(Buffer.byteLength(json));
+    this.at += this.out.write(json, this.at, 'utf8');
+  }
+
+  private copy(src: Buffer, s: number, e: number): void {
+    this.room(e - s);
+    // Fields are short: a loop beats Buffer#copy's per-call cost.
+    if (e - s > 64) {
+      src.copy(this.out, this.at, s, e);
+      this.at += e - s;
+      return;
+    }
+    const out = this.out;
+    let o = this.at;
+    for (let k = s; k < e; k++) out[o++] = src[k]!;
+    this.at = o;
+  }
+
+  private byte(b: number): void {
+    this.room(1);
+    this.out[this.at++] = b;
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.out.length) return;
+    let size = this.out.length * 2;
+    while (size < this.at + n) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.out.copy(grown, 0, 0, this.at);
+    this.out = grown;
+  }
+}
+
+/** `-?(0|[1-9][0-9]*)` of at most 15 digits, not `-0`: Number() of it prints back as the same text. */
+function plainInteger(buf: Buffer, s: number, e: number): boolean {
+  let k = s;
+  if (buf[k] === MINUS) k++;
+  const digits = e - k;
+  if (digits < 1 || digits > EXACT_DIGITS) return false;
+  if (buf[k] === ZERO) return digits === 1 && k === s;
+  for (; k < e; k++) if (buf[k]! < ZERO || buf[k]! > NINE) return false;
+  return true;
+}
+
+/**
+ * `-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?` with at most 15 significant digits and at most
+ * five zeros after a leading `0.`: JavaScript prints the double nearest such a
+ * decimal back as that very text (15 digits always round-trip through a double,
+ * and it uses exponents only from 1e21 and below 1e-6). PostgreSQL's float output
+ * is of this form except for exponents, NaN, Infinity and -0, which take the slow path.
+ */
+function plainDecimal(buf: Buffer, s: number, e: number): boolean {
+  let k = s;
+  if (buf[k] === MINUS) k++;
+  const intStart = k;
+  while (k < e && buf[k]! >= ZERO && buf[k]! <= NINE) k++;
+  const intDigits = k - intStart;
+  if (intDigits === 0 || (intDigits > 1 && buf[intStart] === ZERO)) return false;
+  const zeroInt = intDigits === 1 && buf[intStart] === ZERO;
+  if (k === e) return intDigits <= EXACT_DIGITS && !(zeroInt && intStart !== s);
+  if (buf[k] !== DOT) return false;
+  const fracStart = ++k;
+  while (k < e && buf[k]! >= ZERO && buf[k]! <= NINE) k++;
+  if (k !== e || k === fracStart || buf[e - 1] === ZERO) return false;
+  let significant = zeroInt ? 0 : intDigits;
+  let f = fracStart;
+  if (zeroInt) {
+    while (buf[f] === ZERO) f++;
+    if (f - fracStart > 5) return false;
+  }
+  significant += e - f;
+  return significant <= EXACT_DIGITS;
+}
+
+const ROW_DESCRIPTION = 0x54; // T
+const DATA_ROW = 0x44; // D
+const ENDS_ROWS = new Set([0x43 /* C */, 0x73 /* s */, 0x49 /* I */, 0x45 /* E */, 0x5a /* Z */]);
+
+/**
+ * Reads the backend's bytes alongside pg's own parser (a 'data' listener placed
+ * before it) and builds JsonRows from the first RowDescription's DataRows, up to the
+ * message that ends them. It only reads: pg still parses and handles every message,
+ * and ReadOnlyBatch checks the two agree before it uses these rows.
+ */
+export class RowTap {
+  builder: JsonRowsBuilder | undefined;
+  /** The rows' messages are over (or the tap gave up). */
+  done = false;
+  failed = false;
+  private carry: Buffer[] = [];
+  private carried = 0;
+
+  readonly onData = (chunk: Buffer): void => {
+    if (this.done) return;
+    let buf = chunk;
+    if (this.carried > 0) {
+      this.carry.push(chunk);
+      this.carried += chunk.length;
+      if (this.carried < 5) return;
+      if (this.carry[0]!.length < 5) this.carry = [Buffer.concat(this.carry, this.carried)];
+      if (this.carried < 1 + this.carry[0]!.readInt32BE(1)) return;
+      buf = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carried);
+      this.carry = [];
+      this.carried = 0;
+    }
+    let off = 0;
+    try {
+      while (!this.done && buf.length - off >= 5) {
+        const code = buf[off]!;
+        const end = off + 1 + buf.readInt32BE(off + 1);
+        if (end > buf.length) break;
+        this.message(code, buf, off + 5, end);
+        off = end;
+      }
+    } catch {
+      this.fail();
+    }
+    if (!this.done && off < buf.length) {
+      const rest = buf.subarray(off);
+      // A first piece shorter than a header cannot say how long its message is yet.
+      this.carry = [rest];
+      this.carried = rest.length;
+    }
+  };
+
+  private message(code: number, buf: Buffer, start: number, end: number): void {
+    if (this.builder === undefined) {
+      if (code === ROW_DESCRIPTION) this.builder = new JsonRowsBuilder(readTypeOids(buf, start));
+    } else if (code === DATA_ROW) {
+      if (!this.builder.add(buf, start, end)) this.fail();
+    } else if (ENDS_ROWS.has(code)) {
+      this.done = true;
+    }
+  }
+
+  private fail(): void {
+    this.failed = true;
+    this.done = true;
+    this.carry = [];
+    this.carried = 0;
+  }
+}
+
+function readTypeOids(buf: Buffer, start: number): number[] {
+  const count = buf.readInt16BE(start);
+  const oids: number[] = [];
+  let p = start + 2;
+  for (let i = 0; i < count; i++) {
+    p = buf.indexOf(0, p) + 1; // the column name
+    oids.push(buf.readUInt32BE(p + 6));
+    p += 18;
+  }
+  return oids;
+}
