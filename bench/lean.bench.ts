@@ -98,6 +98,8 @@ async function main() {
       before: { type: 'string' },
       /** The eras the older build is measured in (comma-separated); dce3457 predates 2026-07-28. */
       'before-eras': { type: 'string', default: '2025-11-25' },
+      /** Node flags for the older build (default none: dce3457 shipped without any). */
+      'before-node-args': { type: 'string', default: '' },
       /** Node flags for this build instead of the production ones (COMMAND_LINE_NODE_FLAGS); `--node-args=` for none. */
       'node-args': { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
@@ -120,7 +122,7 @@ async function main() {
   const nodeArgs = args['node-args'] === undefined ? [...COMMAND_LINE_NODE_FLAGS] : args['node-args'].split(' ').filter(Boolean);
   const servers = [await spawnLeanServer('this build', env, MAIN_JS, undefined, nodeArgs)];
   if (args['compare-node-args'] !== undefined) servers.push(await spawnLeanServer(`this build, node ${args['compare-node-args'] || '(no flags)'}`, env, MAIN_JS, undefined, args['compare-node-args'].split(' ').filter(Boolean)));
-  if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), args['before-eras'].split(',') as LeanEra[], []));
+  if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), args['before-eras'].split(',') as LeanEra[], args['before-node-args'].split(' ').filter(Boolean)));
   for (const s of servers) log(`${s.name}: RSS after boot ${(s.bootRssKiB / 1024).toFixed(1)} MiB`);
   const sql = `SELECT * FROM tracksolid.position_history WHERE device_id = ${probe.device_id} AND recorded_at = '${probe.t}'`;
   const q3 = 'SELECT * FROM tracksolid.position_history WHERE device_id = 9 ORDER BY recorded_at LIMIT 10000';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { JsonRows, JsonRowsBuilder, RowTap } from './json-rows.js';
+import { DataRowFilter, JsonRows, JsonRowsBuilder, type RowVerdict } from './json-rows.js';
 import { parserFor } from './value-parsers.js';
 
 /** A backend message: type byte, int32 length (itself included), body. */
@@ -157,40 +157,80 @@ describe('JsonRowsBuilder', () => {
   });
 });
 
-describe('RowTap', () => {
+describe('DataRowFilter', () => {
   const oids = [23, 25, 701];
   const rows = [
     ['1', 'a "quoted" text', '0.5'],
     ['2', null, 'NaN'],
     ['3', 'x'.repeat(300), '-1.25'],
   ];
-  // What a batch's backend sends: set_config's row (no RowDescription), the statement's rows, then the rest.
-  const stream = Buffer.concat([
+  const before = Buffer.concat([
     message('1', Buffer.alloc(0)),
-    message('D', dataRowBody(['30000ms'])),
+    message('D', dataRowBody(['30000ms'])), // set_config's row: no RowDescription before it
     message('C', Buffer.from('SELECT 1\0')),
     message('T', rowDescriptionBody([['id', 23], ['label', 25], ['x', 701]])),
-    ...rows.map((r) => message('D', dataRowBody(r))),
-    message('s', Buffer.alloc(0)),
-    message('D', dataRowBody(['999', '', '0'])),
-    message('Z', Buffer.from('T')),
   ]);
+  const statementRows = rows.map((r) => message('D', dataRowBody(r)));
+  const after = Buffer.concat([message('s', Buffer.alloc(0)), message('D', dataRowBody(['999', '', '0'])), message('Z', Buffer.from('T'))]);
+  const stream = Buffer.concat([before, ...statementRows, after]);
 
-  it('reads the statement\'s rows however the bytes are cut into chunks', () => {
+  function run(chunkSize: number, verdicts: (i: number) => RowVerdict = () => 'write', input = stream) {
+    const handed: Buffer[] = [];
+    let seen = 0;
+    const broken: Error[] = [];
+    const filter = new DataRowFilter((c) => handed.push(Buffer.from(c)), { row: () => verdicts(seen++), broken: (e) => broken.push(e) });
+    for (let at = 0; at < input.length; at += chunkSize) filter.onData(input.subarray(at, at + chunkSize));
+    return { filter, handed: Buffer.concat(handed), broken };
+  }
+
+  it('keeps the statement\'s rows from pg and hands on every other byte in order, however the bytes are cut', () => {
     for (const size of [1, 2, 3, 4, 5, 6, 7, 11, 64, 4096]) {
-      const tap = new RowTap();
-      for (let at = 0; at < stream.length; at += size) tap.onData(stream.subarray(at, at + size));
-      assert.equal(tap.failed, false, `chunks of ${size}`);
-      assert.equal(tap.done, true);
-      assert.deepEqual(tap.builder?.typeOids, oids);
-      assert.equal(tap.builder?.rows().json(), expected(oids, rows), `chunks of ${size}`);
+      const { filter, handed, broken } = run(size);
+      assert.deepEqual(broken, []);
+      assert.equal(filter.passthrough, true, `chunks of ${size}`);
+      assert.deepEqual(filter.builder?.typeOids, oids);
+      assert.equal(filter.builder?.rows().json(), expected(oids, rows), `chunks of ${size}`);
+      assert.ok(handed.equals(Buffer.concat([before, after])), `chunks of ${size}`);
     }
   });
 
-  it('gives up on a DataRow that does not match the RowDescription', () => {
-    const tap = new RowTap();
-    tap.onData(Buffer.concat([message('T', rowDescriptionBody([['id', 23]])), message('D', dataRowBody(['1', '2']))]));
-    assert.equal(tap.failed, true);
-    assert.equal(tap.done, true);
+  it('skips rows the batch does not want, and stops handing on when it stops reading', () => {
+    const skipped = run(5, (i) => (i === 1 ? 'skip' : 'write'));
+    assert.equal(skipped.filter.builder?.rows().json(), expected(oids, [rows[0]!, rows[2]!]));
+    assert.ok(skipped.handed.equals(Buffer.concat([before, after])));
+    const stopped = run(4096, (i) => (i === 1 ? 'stop' : 'write'));
+    assert.equal(stopped.filter.builder?.rows().json(), expected(oids, [rows[0]!]));
+    assert.ok(stopped.handed.equals(before), 'nothing after the stop is handed on');
+  });
+
+  it('hands on everything from the first row when dropped before it (pg read another RowDescription)', () => {
+    const handed: Buffer[] = [];
+    const filter: DataRowFilter = new DataRowFilter(
+      (c) => {
+        handed.push(Buffer.from(c));
+        if (c.includes(Buffer.from('T'))) filter.drop();
+      },
+      { row: () => assert.fail('no row is taken once dropped'), broken: () => assert.fail('not broken') },
+    );
+    filter.onData(stream);
+    assert.ok(Buffer.concat(handed).equals(stream));
+    assert.equal(filter.builder?.length, 0);
+  });
+
+  it('hands on an error before any RowDescription, and bytes it cannot frame, as they are', () => {
+    const failed = Buffer.concat([message('1', Buffer.alloc(0)), message('E', Buffer.from('SERROR\0\0')), message('Z', Buffer.from('E'))]);
+    const r = run(3, () => assert.fail('no rows'), failed);
+    assert.ok(r.handed.equals(failed));
+    assert.equal(r.filter.passthrough, true);
+    const garbage = Buffer.from('not a backend message at all');
+    const g = run(1024, () => assert.fail('no rows'), garbage);
+    assert.ok(g.handed.equals(garbage));
+  });
+
+  it('reports a DataRow that does not fit the RowDescription and stops', () => {
+    const bad = Buffer.concat([message('1', Buffer.alloc(0)), message('T', rowDescriptionBody([['id', 23]])), message('D', dataRowBody(['1', '2'])), message('Z', Buffer.from('T'))]);
+    const r = run(4096, () => 'write', bad);
+    assert.equal(r.broken.length, 1);
+    assert.match(r.broken[0]!.message, /does not match/);
   });
 });

@@ -258,24 +258,54 @@ function plainDecimal(buf: Buffer, s: number, e: number): boolean {
 
 const ROW_DESCRIPTION = 0x54; // T
 const DATA_ROW = 0x44; // D
-const ENDS_ROWS = new Set([0x43 /* C */, 0x73 /* s */, 0x49 /* I */, 0x45 /* E */, 0x5a /* Z */]);
+const ERROR = 0x45; // E
+const READY = 0x5a; // Z
+const ENDS_ROWS = new Set([0x43 /* C */, 0x73 /* s */, 0x49 /* I */, ERROR, READY]);
+// Every message type a backend sends after start-up; anything else means the bytes are not framed as read.
+const BACKEND_TYPES = new Set([...'123ACDEGHIKNRSTVWZcdnpstv'].map((c) => c.charCodeAt(0)));
+// A batch's answer opens with ParseComplete (or an error, a notice, a parameter report).
+const OPENING_TYPES = new Set([...'1ENS'].map((c) => c.charCodeAt(0)));
+
+/** What the batch says of the statement's next DataRow, given its length field (as pg reports it). */
+export type RowVerdict = 'write' | 'skip' | 'stop';
+
+export interface RowSink {
+  row(length: number): RowVerdict;
+  /** A DataRow that does not fit the RowDescription: nothing read can be trusted. */
+  broken(err: Error): void;
+}
 
 /**
- * Reads the backend's bytes alongside pg's own parser (a 'data' listener placed
- * before it) and builds JsonRows from the first RowDescription's DataRows, up to the
- * message that ends them. It only reads: pg still parses and handles every message,
- * and ReadOnlyBatch checks the two agree before it uses these rows.
+ * Sits between the connection's socket and pg's parser while a batch runs: the
+ * first RowDescription's DataRows are written as JSON (when the sink says so) and
+ * never reach pg, so pg decodes no field of them; every other message is handed on
+ * unchanged, in order. From the message that ends the rows on it hands on every
+ * byte as it comes, and from the start when the answer does not open as a batch's
+ * does (bytes it cannot frame). It never holds more than one incomplete message.
  */
-export class RowTap {
+export class DataRowFilter {
   builder: JsonRowsBuilder | undefined;
-  /** The rows' messages are over (or the tap gave up). */
-  done = false;
-  failed = false;
+  /** Handing everything on: the rows are over, or the filter was dropped. */
+  passthrough = false;
+  /** The sink stopped reading (the socket is being cut): nothing more is handed on. */
+  private stopped = false;
   private carry: Buffer[] = [];
   private carried = 0;
+  private first = true;
+
+  constructor(
+    private readonly forward: (chunk: Buffer) => void,
+    private readonly sink: RowSink,
+  ) {}
+
+  /** Hands on the rest as it comes (pg's RowDescription differed from the one read here). */
+  drop(): void {
+    this.passthrough = true;
+  }
 
   readonly onData = (chunk: Buffer): void => {
-    if (this.done) return;
+    if (this.stopped) return;
+    if (this.passthrough) return this.forward(chunk);
     let buf = chunk;
     if (this.carried > 0) {
       this.carry.push(chunk);
@@ -288,41 +318,57 @@ export class RowTap {
       this.carried = 0;
     }
     let off = 0;
-    try {
-      while (!this.done && buf.length - off >= 5) {
-        const code = buf[off]!;
-        const end = off + 1 + buf.readInt32BE(off + 1);
-        if (end > buf.length) break;
-        this.message(code, buf, off + 5, end);
-        off = end;
+    let run = 0; // start of the bytes not yet handed on
+    while (buf.length - off >= 5) {
+      const code = buf[off]!;
+      const len = buf.readInt32BE(off + 1);
+      if (len < 4 || !(this.first ? OPENING_TYPES : BACKEND_TYPES).has(code)) {
+        this.passthrough = true;
+        break;
       }
-    } catch {
-      this.fail();
+      this.first = false;
+      const end = off + 1 + len;
+      if (end > buf.length) break;
+      if (this.builder === undefined && code === ROW_DESCRIPTION) {
+        this.builder = new JsonRowsBuilder(readTypeOids(buf, off + 5));
+      } else if (this.builder !== undefined && code === DATA_ROW) {
+        // pg gets the RowDescription (and whatever precedes the row) first: the batch
+        // compares it with this one before any row is kept from pg.
+        if (run < off) this.forward(buf.subarray(run, off));
+        run = off;
+        if (this.passthrough || this.stopped) break;
+        const verdict = this.sink.row(len);
+        if (verdict === 'stop') {
+          this.stopped = true;
+          return;
+        }
+        if (verdict === 'write' && !this.builder.add(buf, off + 5, end)) {
+          this.stopped = true;
+          return this.sink.broken(new Error('protocol: a DataRow does not match its RowDescription'));
+        }
+        run = end;
+      } else if (this.builder !== undefined ? ENDS_ROWS.has(code) : code === ERROR || code === READY) {
+        // No (more) rows of the statement: the rest as it comes.
+        this.passthrough = true;
+        break;
+      }
+      off = end;
     }
-    if (!this.done && off < buf.length) {
+    if (this.stopped) return;
+    if (this.passthrough) {
+      if (run < buf.length) this.forward(buf.subarray(run));
+      return;
+    }
+    if (run < off) this.forward(buf.subarray(run, off));
+    if (off === buf.length) return;
+    // Handing on may have dropped the filter (pg's RowDescription differed): then the rest goes too.
+    if (this.passthrough) this.forward(buf.subarray(off));
+    else {
       const rest = buf.subarray(off);
-      // A first piece shorter than a header cannot say how long its message is yet.
       this.carry = [rest];
       this.carried = rest.length;
     }
   };
-
-  private message(code: number, buf: Buffer, start: number, end: number): void {
-    if (this.builder === undefined) {
-      if (code === ROW_DESCRIPTION) this.builder = new JsonRowsBuilder(readTypeOids(buf, start));
-    } else if (code === DATA_ROW) {
-      if (!this.builder.add(buf, start, end)) this.fail();
-    } else if (ENDS_ROWS.has(code)) {
-      this.done = true;
-    }
-  }
-
-  private fail(): void {
-    this.failed = true;
-    this.done = true;
-    this.carry = [];
-    this.carried = 0;
-  }
 }
 
 function readTypeOids(buf: Buffer, start: number): number[] {

@@ -1,4 +1,4 @@
-import { JsonRows, RowTap } from './json-rows.js';
+import { DataRowFilter, JsonRows, type RowVerdict } from './json-rows.js';
 import type { ValueParser } from './value-parsers.js';
 import { parserFor } from './value-parsers.js';
 
@@ -52,8 +52,8 @@ interface PgConnection {
     uncork(): void;
     destroy(): void;
     on(event: 'data', fn: (chunk: Buffer) => void): void;
-    prependListener(event: 'data', fn: (chunk: Buffer) => void): void;
     off(event: 'data', fn: (chunk: Buffer) => void): void;
+    listeners(event: 'data'): ((chunk: Buffer) => void)[];
   };
   parse(msg: { text: string; name?: string }): void;
   bind(msg: { portal?: string; statement?: string; values?: (string | Buffer | null)[] }): void;
@@ -97,8 +97,11 @@ export class ReadOnlyBatch {
   private parsers: ValueParser[] = [];
   private rows: unknown[][] = [];
   private received = 0;
-  /** Reads the rows as JSON ahead of pg's parser (rowsAs: 'json'); dropped if it is not in step with pg. */
-  private tap: RowTap | undefined;
+  /** rowsAs 'json': stands between the socket and pg's parser, taking the statement's rows. */
+  private filter: DataRowFilter | undefined;
+  /** pg's own 'data' listeners, set aside while the filter stands in for them. */
+  private pgListeners: ((chunk: Buffer) => void)[] = [];
+  private parserRestored = false;
   private truncated = false;
   private truncatedBy: 'rows' | 'bytes' | undefined;
   private rowBytes = 0;
@@ -123,12 +126,13 @@ export class ReadOnlyBatch {
   submit(con: PgConnection): void {
     const { sql, values, maxRows, statementTimeoutMs, applicationName, searchPath, maxBytes } = this.opts;
     this.con = con;
-    if (maxBytes !== undefined) con.stream.on('data', this.countRaw);
     if (this.opts.rowsAs === 'json') {
-      this.tap = new RowTap();
-      // Before pg's own listener: each chunk's rows are written before pg hands them over.
-      con.stream.prependListener('data', this.tap.onData);
+      this.pgListeners = con.stream.listeners('data');
+      for (const l of this.pgListeners) con.stream.off('data', l);
+      this.filter = new DataRowFilter(this.forward, { row: this.filteredRow, broken: this.filterBroken });
+      con.stream.on('data', this.filter.onData);
     }
+    if (maxBytes !== undefined) con.stream.on('data', this.countRaw);
     con.stream.cork();
     try {
       con.parse({ text: 'BEGIN READ ONLY' });
@@ -158,10 +162,10 @@ export class ReadOnlyBatch {
     if (this.phase !== Phase.Statement) return;
     this.columns = msg.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
     this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
-    const read = this.tap?.builder?.typeOids;
-    // The tap saw another RowDescription than pg (it started inside a message): rows as values.
-    if (this.tap && (this.tap.failed || read?.length !== this.columns.length || read.some((oid, i) => oid !== this.columns[i]!.typeOid))) {
-      this.dropTap();
+    const read = this.filter?.builder?.typeOids;
+    // The filter did not read this RowDescription (it could not frame the bytes): rows as values.
+    if (this.filter && (read?.length !== this.columns.length || read.some((oid, i) => oid !== this.columns[i]!.typeOid))) {
+      this.restoreParser();
     }
   }
 
@@ -178,15 +182,9 @@ export class ReadOnlyBatch {
       this.rowBytes += (msg as { length?: number }).length ?? 0;
       if (this.rowBytes > maxBytes) return this.overflow();
     }
-    if (this.tap) {
-      if (this.tap.failed || (this.tap.builder?.length ?? 0) <= this.received) {
-        // Never seen: the rows read so far cannot be trusted, nor can the connection.
-        this.connectionSpent = true;
-        this.handleError(new Error('protocol: the JSON row reader fell out of step with pg'));
-        return this.con?.stream.destroy();
-      }
-      this.received++;
-      return;
+    if (this.filter) {
+      // The filter keeps the statement's rows from pg: one reaching here means it lost step.
+      return this.filterBroken(new Error('protocol: a DataRow passed the JSON row filter'));
     }
     // pg-protocol allocates a fresh fields array per DataRow: parse it in place and
     // keep it as the row, rather than copying every row into a new array.
@@ -236,7 +234,7 @@ export class ReadOnlyBatch {
 
   private result(): ReadOnlyResult {
     const r: ReadOnlyResult = { columns: this.columns, rows: this.rows, truncated: this.truncated };
-    if (this.tap) r.jsonRows = this.tap.builder?.rows(this.received) ?? JsonRows.of(Buffer.alloc(0), []);
+    if (this.filter) r.jsonRows = this.filter.builder?.rows(this.received) ?? JsonRows.of(Buffer.alloc(0), []);
     if (this.truncatedBy) r.truncatedBy = this.truncatedBy;
     return r;
   }
@@ -259,13 +257,52 @@ export class ReadOnlyBatch {
 
   private stopCounting(): void {
     if (this.opts.maxBytes !== undefined) this.con?.stream.off('data', this.countRaw);
-    if (this.tap) this.con?.stream.off('data', this.tap.onData);
+    if (this.filter) this.restoreParser(true);
   }
 
-  private dropTap(): void {
-    if (this.tap) this.con?.stream.off('data', this.tap.onData);
-    this.tap = undefined;
+  /** pg's parser reads the socket again; `keepRows`: the filter's rows stand (the batch is over). */
+  private restoreParser(keepRows = false): void {
+    const filter = this.filter;
+    if (!filter || this.parserRestored) return;
+    this.parserRestored = true;
+    // What is left of the chunk the filter is handing on still goes through `forward`.
+    filter.drop();
+    const stream = this.con!.stream;
+    stream.off('data', filter.onData);
+    for (const l of this.pgListeners) stream.on('data', l);
+    if (!keepRows) this.filter = undefined;
   }
+
+  private readonly forward = (chunk: Buffer): void => {
+    for (const l of this.pgListeners) l(chunk);
+  };
+
+  /** The statement's rows, as handleDataRow accounts for them. */
+  private readonly filteredRow = (length: number): RowVerdict => {
+    if (this.settled) return 'stop';
+    if (this.received >= this.opts.maxRows) {
+      this.truncated = true;
+      this.truncatedBy = 'rows';
+      return 'skip';
+    }
+    const maxBytes = this.opts.maxBytes;
+    if (maxBytes !== undefined) {
+      this.rowBytes += length;
+      if (this.rowBytes > maxBytes) {
+        this.overflow();
+        return 'stop';
+      }
+    }
+    this.received++;
+    return 'write';
+  };
+
+  private readonly filterBroken = (err: Error): void => {
+    // Never seen: neither the rows read so far nor the connection can be trusted.
+    this.connectionSpent = true;
+    this.handleError(err);
+    this.con?.stream.destroy();
+  };
 
   handleCopyInResponse(): void {
     // COPY never passes the guard; should it ever arrive, the server skips to Sync.
