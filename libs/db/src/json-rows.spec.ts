@@ -141,6 +141,24 @@ describe('JsonRowsBuilder', () => {
     assert.equal(built([25], [[text]]).json(), expected([25], [[text]]));
   });
 
+  it('reserves room for wide rows of short values (booleans, NULLs) and after slow fields', () => {
+    const oids = [...Array(500).fill(16), ...Array(500).fill(25), 701, 114, ...Array(300).fill(16)];
+    const row = oids.map((oid, i) => (oid === 16 ? (i % 3 ? 'f' : 't') : oid === 25 ? (i % 2 ? null : '') : oid === 701 ? '1e+300' : '{"a": [1, 2]}'));
+    assert.equal(built(oids, [row, row.map(() => null)]).json(), expected(oids, [row, row.map(() => null)]));
+  });
+
+  it('keeps nothing of a DataRow that runs past its message', () => {
+    const b = new JsonRowsBuilder([23, 23]);
+    const good = dataRowBody(['1', '2']);
+    assert.equal(b.add(good, 0, good.length), true);
+    const cut = dataRowBody(['3', '44444']);
+    assert.equal(b.add(cut, 0, cut.length - 2), false);
+    assert.equal(b.add(cut, 0, 3), false);
+    assert.equal(b.rows().json(), '[[1,2]]');
+    assert.equal(b.add(good, 0, good.length), true);
+    assert.equal(b.rows().json(), '[[1,2],[1,2]]');
+  });
+
   it('refuses a DataRow whose field count is not the columns\'', () => {
     const b = new JsonRowsBuilder([23, 23]);
     const body = dataRowBody(['1']);

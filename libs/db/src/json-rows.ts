@@ -65,7 +65,6 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 const HEX = '0123456789abcdef';
-const NULL_BYTES = Buffer.from('null');
 const TRUE_BYTES = Buffer.from('true');
 const FALSE_BYTES = Buffer.from('false');
 // JSON.stringify's short escapes for control characters; the others are \u00xx.
@@ -103,49 +102,60 @@ export class JsonRowsBuilder {
 
   /**
    * One DataRow message body (`buf[start, end)`, after the type byte and length).
-   * Returns false, writing nothing, when its field count is not the columns'.
+   * Returns false, keeping nothing of it, when it does not fit the columns.
    */
   add(buf: Buffer, start: number, end: number): boolean {
-    const count = buf.readInt16BE(start);
+    const count = end - start >= 2 ? buf.readInt16BE(start) : -1;
     if (count !== this.kinds.length) return false;
-    if (this.ends.length > 0) this.byte(COMMA);
-    this.byte(OPEN);
+    const rowStart = this.at;
+    // Room for the row as long as nothing is escaped or parsed (those make their own):
+    // a field's JSON is never longer than its length word and bytes, plus a comma; a
+    // boolean is one byte longer.
+    this.room(end - start + 2 + count);
+    let out = this.out;
+    let o = this.at;
+    if (this.ends.length > 0) out[o++] = COMMA;
+    out[o++] = OPEN;
     let p = start + 2;
     for (let i = 0; i < count; i++) {
-      if (i > 0) this.byte(COMMA);
+      if (i > 0) out[o++] = COMMA;
+      if (p + 4 > end) return this.undo(rowStart);
       const len = buf.readInt32BE(p);
       p += 4;
       if (len === -1) {
-        this.copy(NULL_BYTES, 0, 4);
+        out[o++] = 0x6e; // null
+        out[o++] = 0x75;
+        out[o++] = 0x6c;
+        out[o++] = 0x6c;
         continue;
       }
       const s = p;
       p += len;
-      if (p > end) throw new Error('protocol: DataRow field runs past its message');
-      switch (this.kinds[i]!) {
-        case Kind.Bool: {
-          const bytes = len === 1 && buf[s] === 0x74 /* t */ ? TRUE_BYTES : FALSE_BYTES;
-          this.copy(bytes, 0, bytes.length);
-          break;
-        }
-        case Kind.Int:
-          if (plainInteger(buf, s, p)) this.copy(buf, s, p);
-          else this.parsed(i, buf, s, p);
-          break;
-        case Kind.Float:
-          if (plainDecimal(buf, s, p)) this.copy(buf, s, p);
-          else this.parsed(i, buf, s, p);
-          break;
-        case Kind.Text:
-          this.text(i, buf, s, p);
-          break;
-        default:
-          this.parsed(i, buf, s, p);
+      if (len < 0 || p > end) return this.undo(rowStart);
+      const kind = this.kinds[i]!;
+      if (kind === Kind.Bool) {
+        const word = len === 1 && buf[s] === 0x74 /* t */ ? TRUE_BYTES : FALSE_BYTES;
+        for (let k = 0; k < word.length; k++) out[o++] = word[k]!;
+      } else if ((kind === Kind.Int && plainInteger(buf, s, p)) || (kind === Kind.Float && plainDecimal(buf, s, p))) {
+        for (let k = s; k < p; k++) out[o++] = buf[k]!;
+      } else {
+        this.at = o;
+        if (kind === Kind.Text) this.text(i, buf, s, p);
+        else this.parsed(i, buf, s, p);
+        this.room(end - p + 2 + count - i);
+        out = this.out;
+        o = this.at;
       }
     }
-    this.byte(CLOSE);
-    this.ends.push(this.at);
+    out[o++] = CLOSE;
+    this.at = o;
+    this.ends.push(o);
     return true;
+  }
+
+  private undo(rowStart: number): false {
+    this.at = rowStart;
+    return false;
   }
 
   private text(i: number, buf: Buffer, s: number, e: number): void {
@@ -184,25 +194,6 @@ export class JsonRowsBuilder {
     const json = JSON.stringify(this.parsers[i]!(buf.toString('utf8', s, e)));
     this.room(Buffer.byteLength(json));
     this.at += this.out.write(json, this.at, 'utf8');
-  }
-
-  private copy(src: Buffer, s: number, e: number): void {
-    this.room(e - s);
-    // Fields are short: a loop beats Buffer#copy's per-call cost.
-    if (e - s > 64) {
-      src.copy(this.out, this.at, s, e);
-      this.at += e - s;
-      return;
-    }
-    const out = this.out;
-    let o = this.at;
-    for (let k = s; k < e; k++) out[o++] = src[k]!;
-    this.at = o;
-  }
-
-  private byte(b: number): void {
-    this.room(1);
-    this.out[this.at++] = b;
   }
 
   private room(n: number): void {
@@ -298,6 +289,15 @@ export class DataRowFilter {
     private readonly sink: RowSink,
   ) {}
 
+  private written(buf: Buffer, start: number, end: number): boolean {
+    try {
+      return this.builder!.add(buf, start, end);
+    } catch {
+      // A value pg's own parser would also have choked on: never thrown into the socket's emit.
+      return false;
+    }
+  }
+
   /** Hands on the rest as it comes (pg's RowDescription differed from the one read here). */
   drop(): void {
     this.passthrough = true;
@@ -342,7 +342,7 @@ export class DataRowFilter {
           this.stopped = true;
           return;
         }
-        if (verdict === 'write' && !this.builder.add(buf, off + 5, end)) {
+        if (verdict === 'write' && !this.written(buf, off + 5, end)) {
           this.stopped = true;
           return this.sink.broken(new Error('protocol: a DataRow does not match its RowDescription'));
         }
