@@ -46,5 +46,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # On SIGTERM readiness fails, in-flight calls finish (MCP_SHUTDOWN_GRACE_MS), the pools
 # close and the process exits 0: node is PID 1 and handles the signal itself.
 STOPSIGNAL SIGTERM
-# --max-semi-space-size: see apps/analytics-mcp/src/runtime/node-flags.ts.
-CMD ["node", "--max-semi-space-size=4", "dist/apps/analytics-mcp/src/main.js"]
+# --max-semi-space-size, --v8-pool-size: see apps/analytics-mcp/src/runtime/node-flags.ts.
+CMD ["node", "--max-semi-space-size=4", "--v8-pool-size=2", "dist/apps/analytics-mcp/src/main.js"]

@@ -65,9 +65,20 @@ describe('node and V8 flags', () => {
       c.stdout.on('data', (d: Buffer) => (text += d.toString()));
       c.once('exit', () => r(text));
     });
-    for (const f of [...RUNTIME_V8_FLAGS, ...COMMAND_LINE_NODE_FLAGS]) {
+    for (const f of RUNTIME_V8_FLAGS) {
       const name = f.split('=')[0]!.replace(/^--no-/, '--');
       assert.ok(known.includes(`  ${name} `), `${f} is a V8 option of node ${process.version}`);
     }
+  });
+
+  it('the command-line flags are ones this node accepts', async () => {
+    // node refuses an unknown option ("bad option") before running anything.
+    const child = spawn(process.execPath, [...COMMAND_LINE_NODE_FLAGS, '-e', 'process.stdout.write("ran")'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    assert.equal(await new Promise<number | null>((r) => child.once('exit', r)), 0, err);
+    assert.deepEqual([out, err], ['ran', '']);
   });
 });

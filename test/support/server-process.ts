@@ -19,7 +19,7 @@ export interface ServerProcess {
 
 /**
  * Runs the built server as a child process on a free port, started as in production
- * (`node --max-semi-space-size=4 dist/.../main.js`) unless `nodeArgs` says otherwise.
+ * (`node --max-semi-space-size=4 --v8-pool-size=2 dist/.../main.js`) unless `nodeArgs` says otherwise.
  */
 export async function spawnServer(
   env: Record<string, string>,
