@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { OAuthOptions } from './auth-options.interface.js';
 
 /** Why an access token was not accepted; a bounded set, used as a metrics label. */
@@ -32,6 +32,8 @@ export class IssuerUnavailableError extends Error {
   }
 }
 
+type Jose = typeof import('jose');
+
 export interface VerifiedAccessToken {
   caller: string;
   scopes: ReadonlySet<string>;
@@ -52,6 +54,8 @@ const CALLER_CHARS = /[^A-Za-z0-9_.@-]/g;
  * resource, `exp` / `nbf` with a small clock skew, and an asymmetric algorithm.
  */
 export class AccessTokenVerifier {
+  /** jose, loaded by the first discovery: a server with static tokens only never loads it. */
+  private jose: Jose | undefined;
   private keys: JWTVerifyGetKey | undefined;
   private discovery: Promise<JWTVerifyGetKey> | undefined;
   private retryAt = 0;
@@ -66,6 +70,7 @@ export class AccessTokenVerifier {
 
   async verify(token: string): Promise<VerifiedAccessToken> {
     const keys = await this.jwks();
+    const { jwtVerify } = this.jose ?? (await this.loadJose());
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, keys, {
@@ -110,6 +115,10 @@ export class AccessTokenVerifier {
     return this.discovery;
   }
 
+  private async loadJose(): Promise<Jose> {
+    return (this.jose ??= await import('jose'));
+  }
+
   /** OpenID Connect discovery first, then RFC 8414's path-inserted form. */
   private async discover(): Promise<JWTVerifyGetKey> {
     const issuer = this.options.issuer;
@@ -142,6 +151,7 @@ export class AccessTokenVerifier {
       if (jwksUri.protocol !== 'https:' && !(jwksUri.protocol === 'http:' && u.protocol === 'http:')) {
         throw new Error(`${url}: jwks_uri must be https`);
       }
+      const { createRemoteJWKSet } = this.jose ?? (await this.loadJose());
       return createRemoteJWKSet(jwksUri, { cooldownDuration: this.options.jwksCooldownMs, timeoutDuration: FETCH_TIMEOUT_MS });
     }
     throw new Error(`no authorization server metadata for ${issuer} (${problems.join('; ')})`);
