@@ -172,20 +172,11 @@ export class ReadOnlyBatch {
   handleDataRow(msg: { fields: (string | null)[]; length?: number }): void {
     if (this.phase !== Phase.Statement) return;
     if (this.settled) return;
-    if (this.received >= this.opts.maxRows) {
-      this.truncated = true;
-      this.truncatedBy = 'rows';
-      return;
-    }
-    const maxBytes = this.opts.maxBytes;
-    if (maxBytes !== undefined) {
-      this.rowBytes += (msg as { length?: number }).length ?? 0;
-      if (this.rowBytes > maxBytes) return this.overflow();
-    }
     if (this.filter) {
       // The filter keeps the statement's rows from pg: one reaching here means it lost step.
       return this.filterBroken(new Error('protocol: a DataRow passed the JSON row filter'));
     }
+    if (this.admit(msg.length ?? 0) !== 'write') return;
     // pg-protocol allocates a fresh fields array per DataRow: parse it in place and
     // keep it as the row, rather than copying every row into a new array.
     const row: unknown[] = msg.fields;
@@ -277,9 +268,16 @@ export class ReadOnlyBatch {
     for (const l of this.pgListeners) l(chunk);
   };
 
-  /** The statement's rows, as handleDataRow accounts for them. */
+  /** The statement's rows the filter takes, accounted as handleDataRow accounts pg's. */
   private readonly filteredRow = (length: number): RowVerdict => {
     if (this.settled) return 'stop';
+    const verdict = this.admit(length);
+    if (verdict === 'write') this.received++;
+    return verdict;
+  };
+
+  /** Row accounting, on either path: past max_rows a row is skipped (and flags it), past the byte cap reading stops. */
+  private admit(length: number): RowVerdict {
     if (this.received >= this.opts.maxRows) {
       this.truncated = true;
       this.truncatedBy = 'rows';
@@ -293,9 +291,8 @@ export class ReadOnlyBatch {
         return 'stop';
       }
     }
-    this.received++;
     return 'write';
-  };
+  }
 
   private readonly filterBroken = (err: Error): void => {
     // Never seen: neither the rows read so far nor the connection can be trusted.
