@@ -109,8 +109,8 @@ export class JsonRowsBuilder {
     if (count !== this.kinds.length) return false;
     const rowStart = this.at;
     // Room for the row as long as nothing is escaped or parsed (those make their own):
-    // a field's JSON is never longer than its length word and bytes, plus a comma; a
-    // boolean is one byte longer.
+    // a copied field's JSON ("null", "false", a number, quoted ASCII) is never longer
+    // than its length word and bytes, plus its comma.
     this.room(end - start + 2 + count);
     let out = this.out;
     let o = this.at;
