@@ -115,6 +115,8 @@ describe('result values: how PostgreSQL types reach JSON', () => {
       assert.deepEqual([r.json.truncated, r.json.truncatedBy], [r.values.truncated, r.values.truncatedBy], JSON.stringify(opts));
       assert.equal(r.jsonText, r.valuesText, JSON.stringify(opts));
     }
+    const noColumns = await bothWays(service, 'SELECT FROM generate_series(1, 3)', { maxRows: 5 });
+    assert.deepEqual([noColumns.jsonText, noColumns.valuesText], ['[[],[],[]]', '[[],[],[]]']);
     const empty = await service.query({ sql: 'SELECT 1 AS one WHERE false', maxRows: 5, rowsAs: 'json' });
     assert.deepEqual([empty.jsonRows!.json(), empty.truncated, empty.columns.length], ['[]', false, 1]);
   });
