@@ -10,7 +10,9 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTran
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Agent, request } from 'node:http';
 import { resolve } from 'node:path';
 import { writeFile } from 'node:fs/promises';
@@ -39,6 +41,17 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench/results.md' },
     /** A checkout built at an older commit, run with the lean generator next to this build (before/after in one run). */
     before: { type: 'string' },
+    /**
+     * Another MCP server to measure with the same SDK client: a command run with `sh -c "exec …"`,
+     * `{port}` and `{dsn}` (the bench database as analytics_ro) filled in; it must serve
+     * Streamable HTTP on that port.
+     */
+    peer: { type: 'string' },
+    'peer-name': { type: 'string', default: 'peer' },
+    /** The peer's path, tool, and the tool's argument that takes the SQL text. */
+    'peer-path': { type: 'string', default: '/mcp' },
+    'peer-tool': { type: 'string', default: 'execute_sql' },
+    'peer-sql-arg': { type: 'string', default: 'sql' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -96,6 +109,85 @@ function mcpTarget(name: string, clients: CallingClient[], pid?: number): Target
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     },
   };
+}
+
+/** The first array named `rows` in a JSON text (a peer's answer), or undefined. */
+function rowsIn(value: unknown): unknown[] | undefined {
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const found = rowsIn(v);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  if (Array.isArray(record.rows)) return record.rows;
+  for (const v of Object.values(record)) {
+    const found = rowsIn(v);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** A peer server called through the same SDK client: its tool gets the SQL text (the workloads carry their own LIMITs). */
+function peerTarget(name: string, clients: CallingClient[], tool: string, sqlArg: string, pid: number | undefined): Target {
+  let next = 0;
+  return {
+    name,
+    pid,
+    async run(sql) {
+      const client = clients[next++ % clients.length]!;
+      const res = (await client.callTool({ name: tool, arguments: { [sqlArg]: sql } })) as CallToolResult;
+      if (res.isError) throw new Error(`${name}: ${JSON.stringify(res.content).slice(0, 500)}`);
+      const structured = rowsIn(res.structuredContent);
+      if (structured) return structured.length;
+      const text = res.content.find((c) => c.type === 'text');
+      const rows = text && text.type === 'text' ? rowsIn(JSON.parse(text.text)) : undefined;
+      if (!rows) throw new Error(`${name}: no "rows" array in the answer to ${tool}`);
+      return rows.length;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    },
+  };
+}
+
+/** Starts the peer's command and connects CONCURRENCY clients once it answers (60 s at most). */
+async function startPeer(command: string, dsn: string): Promise<{ target: Target; pid: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const line = command.replaceAll('{port}', String(port)).replaceAll('{dsn}', dsn);
+  const child = spawn('sh', ['-c', `exec ${line}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => void (stderr = (stderr + c.toString()).slice(-2000)));
+  const url = `http://127.0.0.1:${port}${args['peer-path']}`;
+  const deadline = Date.now() + 60_000;
+  let clients: CallingClient[] | undefined;
+  while (!clients) {
+    if (child.exitCode !== null) throw new Error(`--peer exited (${child.exitCode}): ${stderr}`);
+    try {
+      clients = await Promise.all(Array.from({ length: CONCURRENCY }, () => connectClient(url, TOKENS.alice)));
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`--peer did not answer at ${url} within 60 s (${err instanceof Error ? err.message : String(err)}): ${stderr}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  const stop = async () => {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+  };
+  return { target: peerTarget(args['peer-name']!, clients, args['peer-tool']!, args['peer-sql-arg']!, child.pid), pid: child.pid!, stop };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolvePort(port));
+    });
+  });
 }
 
 /**
@@ -276,7 +368,8 @@ async function main() {
   const settledMem = await memoryOf(idle.pid);
   await idle.stop();
 
-  const targets = [raw, httpTarget, modernTarget, ...leanTargets, stdioTarget];
+  const peer = args.peer ? await startPeer(args.peer, demo.databaseUrl) : undefined;
+  const targets = [raw, httpTarget, modernTarget, ...leanTargets, stdioTarget, ...(peer ? [peer.target] : [])];
   for (const t of targets) for (const w of workloads) for (let i = 0; i < 5; i++) {
     const n = await t.run(w.sql, w.maxRows);
     if (n !== w.rows) throw new Error(`${t.name} ${w.id}: expected ${w.rows} rows, got ${n}`);
@@ -396,6 +489,8 @@ async function main() {
   }
 
   const leanMem = await Promise.all(leanProcs.map((p) => memoryOf(p.pid)));
+  const peerMem = peer ? await memoryOf(peer.pid) : undefined;
+  await peer?.stop();
   for (const t of [...targets, floorTarget, throttledTarget, ...(beforeTarget ? [beforeTarget] : [])]) await t.close();
   for (const p of leanProcs) await p.stop();
   await throttled.stop();
@@ -458,6 +553,19 @@ async function main() {
     const worst = Math.max(...leanTargets.map((t) => leanRatio(t, w)));
     verdicts.push(`${w.id} p50 ÷ raw pg, lean generator: ${leanTargets.map((t) => `${fmt(leanRatio(t, w))}×`).join(', ')} (target ≤ ${goal}×): ${worst <= goal ? 'met' : 'NOT met'}`);
   }
+  if (peer) {
+    const name = peer.target.name;
+    lines.push('', `## Same client, against ${name}`, '');
+    lines.push(`\`${args.peer}\` (tool \`${args['peer-tool']}\`), measured in the rows above with the same SDK client (v1, 2025 era) as "MCP HTTP", interleaved with it. Ratios are this server's number over ${name}'s: for p50 and CPU below 1 is better, for calls/s above 1.`, '');
+    lines.push(`| query | p50: MCP HTTP / ${name} | calls/s: MCP HTTP / ${name} | server CPU per call (1 caller): MCP HTTP / ${name} |`, '| --- | ---: | ---: | ---: |');
+    for (const w of workloads) {
+      const p50 = (t: Target) => pct(lat.get(`${t.name}|${w.id}`)!, 50);
+      const cps = (t: Target) => { const th = tput.get(`${t.name}|${w.id}`)!; return th.reduce((a, b) => a + b, 0) / th.length; };
+      const cpuOf = (t: Target) => { const c = cpu.get(`${t.name}|${w.id}`)!; return c.ms / c.calls; };
+      lines.push(`| ${w.id} | ${fmt(p50(httpTarget) / p50(peer.target))} (${fmt(p50(httpTarget))} / ${fmt(p50(peer.target))} ms) | ${fmt(cps(httpTarget) / cps(peer.target))} | ${fmt(cpuOf(httpTarget) / cpuOf(peer.target))} (${fmt(cpuOf(httpTarget))} / ${fmt(cpuOf(peer.target))} ms) |`);
+    }
+    lines.push('', `Peak RSS over the run: MCP HTTP ${mib(httpMem.hwmKiB)} MiB, ${name} ${peerMem ? mib(peerMem.hwmKiB) : 'n/a'} MiB.`);
+  }
   lines.push('', '## Parts', '');
   lines.push('| part | cost |', '| --- | ---: |');
   for (const { storage, costs } of throttlerCosts) {
@@ -479,7 +587,7 @@ async function main() {
   verdicts.push(`guard p50 ${fmt(guard.p50Ms, 3)} ms (target ≤ 0.2): ${guard.p50Ms <= 0.2 ? 'met' : 'NOT met'}`);
   lines.push('', '## Verdicts', '', ...verdicts.map((v) => `- ${v}`));
   lines.push('', 'Where the time goes, what was removed, and memory: [bench/README.md](README.md).');
-  lines.push('', `Reproduce: \`npm run bench -- --rounds ${ROUNDS} --calls ${CALLS} --seconds ${SECONDS} --concurrency ${CONCURRENCY}${args.before ? ' --before <the older commit, checked out and built>' : ''}\` (this run: ${Math.round((Date.now() - started) / 1000)} s; plain \`npm run bench\` uses 5 rounds × 60 calls).`, '');
+  lines.push('', `Reproduce: \`npm run bench -- --rounds ${ROUNDS} --calls ${CALLS} --seconds ${SECONDS} --concurrency ${CONCURRENCY}${args.before ? ' --before <the older commit, checked out and built>' : ''}${peer ? ` --peer "<the command above>" --peer-name "${peer.target.name}"` : ''}\` (this run: ${Math.round((Date.now() - started) / 1000)} s; plain \`npm run bench\` uses 5 rounds × 60 calls).`, '');
   const report = lines.join('\n');
   await writeFile(args.out!, report);
   process.stdout.write(report);
