@@ -44,7 +44,7 @@ export interface GuardedQueryResult extends ReadOnlyResult {
 export class GuardedQueryService {
   private readonly logger = new Logger('query');
   /** The audit trail already writes one line per call (caller, outcome, rows, ms, SQL); then this one is debug detail. */
-  private readonly logRun: (message: unknown, context: string) => void;
+  private readonly logRun: ((message: unknown, context: string) => void) | undefined;
 
   constructor(
     private readonly db: DbService,
@@ -52,7 +52,9 @@ export class GuardedQueryService {
     private readonly policies: GuardPolicyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.logRun = config.auditLog === 'off' ? (m, c) => this.logger.log(m, c) : (m, c) => this.logger.debug(m, c);
+    const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
+    // Below debug the line would never be printed: it is not even built (`?.()` skips its arguments).
+    this.logRun = config.auditLog === 'off' ? (m, c) => this.logger.log(m, c) : debug ? (m, c) => this.logger.debug(m, c) : undefined;
   }
 
   /** Throws ToolError (kind `refused:<family>`, see refusalFamily) with the guard's reason when the statement is refused. */
@@ -80,7 +82,7 @@ export class GuardedQueryService {
       rowsAs: req.rowsAs,
     });
     const types = await this.db.typeNames(result.columns.map((c) => c.typeOid));
-    this.logRun(
+    this.logRun?.(
       {
         caller: req.caller,
         tool: req.tool,
@@ -112,7 +114,7 @@ export class GuardedQueryService {
       caller: req.caller,
       signal: req.signal,
     });
-    this.logRun(
+    this.logRun?.(
       { caller: req.caller, tool: req.tool, analyze: req.analyze, ms: Math.round(performance.now() - started), sql: req.sql.slice(0, 500) },
       req.tool,
     );
