@@ -161,12 +161,13 @@ export class ReadOnlyBatch {
   handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }): void {
     if (this.phase !== Phase.Statement) return;
     this.columns = msg.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
-    this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
     const read = this.filter?.builder?.typeOids;
     // The filter did not read this RowDescription (it could not frame the bytes): rows as values.
     if (this.filter && (read?.length !== this.columns.length || read.some((oid, i) => oid !== this.columns[i]!.typeOid))) {
       this.restoreParser();
     }
+    // Rows the filter keeps are written by its own parsers: these are for pg's rows only.
+    if (!this.filter) this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
   }
 
   handleDataRow(msg: { fields: (string | null)[]; length?: number }): void {
