@@ -1,9 +1,10 @@
+import { bindSize, describePortalSize, executeSize, MessageWriter, parseSize, syncSize, type WireValue } from './frontend-messages.js';
 import { DataRowFilter, JsonRows, type RowVerdict } from './json-rows.js';
 import type { ValueParser } from './value-parsers.js';
 import { parserFor } from './value-parsers.js';
 
 /** Parameter values in PostgreSQL's text format (null stays SQL NULL). */
-export function toWireValue(v: unknown): string | Buffer | null {
+export function toWireValue(v: unknown): WireValue {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
   if (v instanceof Date) return v.toISOString();
@@ -48,18 +49,13 @@ export interface ReadOnlyBatchOptions {
 // The minimal slice of pg's Connection this submittable writes to.
 interface PgConnection {
   stream: {
-    cork(): void;
-    uncork(): void;
+    readonly writable: boolean;
+    write(bytes: Buffer): boolean;
     destroy(): void;
     on(event: 'data', fn: (chunk: Buffer) => void): void;
     off(event: 'data', fn: (chunk: Buffer) => void): void;
     listeners(event: 'data'): ((chunk: Buffer) => void)[];
   };
-  parse(msg: { text: string; name?: string }): void;
-  bind(msg: { portal?: string; statement?: string; values?: (string | Buffer | null)[] }): void;
-  describe(msg: { type: 'P' | 'S'; name?: string }): void;
-  execute(msg: { portal?: string; rows?: number }): void;
-  sync(): void;
 }
 
 const enum Phase {
@@ -69,6 +65,24 @@ const enum Phase {
   Rollback,
   Done,
 }
+
+const SETTINGS_SQL =
+  "SELECT set_config('statement_timeout', $1, true), set_config('application_name', $2, true), " +
+  "set_config('standard_conforming_strings', 'on', true), set_config('search_path', $3, true)";
+
+function encode(fill: (w: MessageWriter) => void, size: number): Buffer {
+  const w = new MessageWriter(Buffer.alloc(size));
+  fill(w);
+  if (w.length !== size) throw new Error(`batch constant: wrote ${w.length} bytes, sized ${size}`);
+  return w.buffer;
+}
+
+// The messages every batch opens and closes with, encoded once.
+const BATCH_HEAD = encode(
+  (w) => w.parse('BEGIN READ ONLY').bind([]).execute().parse(SETTINGS_SQL),
+  parseSize(15) + bindSize([]) + executeSize + parseSize(Buffer.byteLength(SETTINGS_SQL)),
+);
+const BATCH_TAIL = encode((w) => w.parse('ROLLBACK').bind([]).execute().sync(), parseSize(8) + bindSize([]) + executeSize + syncSize);
 
 // Raw bytes allowed past the byte cap before the socket is cut: DataRow framing and
 // the messages around the statement.
@@ -133,29 +147,21 @@ export class ReadOnlyBatch {
       con.stream.on('data', this.filter.onData);
     }
     if (maxBytes !== undefined) con.stream.on('data', this.countRaw);
-    con.stream.cork();
-    try {
-      con.parse({ text: 'BEGIN READ ONLY' });
-      con.bind({});
-      con.execute({});
-      con.parse({
-        text:
-          "SELECT set_config('statement_timeout', $1, true), set_config('application_name', $2, true), " +
-          "set_config('standard_conforming_strings', 'on', true), set_config('search_path', $3, true)",
-      });
-      con.bind({ values: [`${statementTimeoutMs}ms`, applicationName, searchPath] });
-      con.execute({});
-      con.parse({ text: sql });
-      con.bind({ values: values ? values.map(toWireValue) : [] });
-      con.describe({ type: 'P' });
-      con.execute({ rows: maxRows + 1 });
-      con.parse({ text: 'ROLLBACK' });
-      con.bind({});
-      con.execute({});
-      con.sync();
-    } finally {
-      con.stream.uncork();
-    }
+    const settings: WireValue[] = [`${statementTimeoutMs}ms`, applicationName, searchPath];
+    const params = values ? values.map(toWireValue) : [];
+    const sqlBytes = Buffer.byteLength(sql, 'utf8');
+    const size = BATCH_HEAD.length + bindSize(settings) + executeSize + parseSize(sqlBytes) + bindSize(params) + describePortalSize + executeSize + BATCH_TAIL.length;
+    const w = new MessageWriter(Buffer.allocUnsafe(size))
+      .raw(BATCH_HEAD)
+      .bind(settings)
+      .execute()
+      .parse(sql, sqlBytes)
+      .bind(params)
+      .describePortal()
+      .execute(maxRows + 1)
+      .raw(BATCH_TAIL);
+    // One write for the whole train, as pg's Connection would send each message (nothing once the socket is closing).
+    if (con.stream.writable) con.stream.write(w.buffer);
   }
 
   handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }): void {
