@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
@@ -113,7 +114,7 @@ describe('audit trail and /metrics', () => {
       { audit: ok.audit, caller: ok.caller, tool: ok.tool, outcome: ok.outcome, rows: ok.rows, truncated: ok.truncated, sql: ok.sql },
       { audit: 'tool_call', caller: 'bob', tool: 'query', outcome: 'ok', rows: 3, truncated: false, sql: 'SELECT name FROM tracksolid.devices ORDER BY name LIMIT 3' },
     );
-    assert.match(ok.sql_fingerprint, /^[0-9a-f]{16}$/);
+    assert.equal(ok.sql_fingerprint, createHash('sha256').update(ok.sql, 'utf8').digest('hex').slice(0, 16), 'the first 16 hex digits of the SQL text\'s SHA-256');
     assert.equal(typeof ok.ms, 'number');
     assert.equal(typeof ok.time, 'string');
     assert.equal(refused.outcome, 'refused:statement');

@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /** A static bearer token: in plain text, or as the hex SHA-256 of its UTF-8 bytes. */
 export type StaticToken = { name: string; token: string } | { name: string; sha256: string };
 
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+// One-shot hash(): about half the cost of createHash().update().digest() on every request.
+const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 /**
  * Bearer tokens kept only as SHA-256 digests. A lookup compares the presented

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ToolCallObserver, type ToolCallEvent } from '../mcp/tool-call.observer.js';
 import { AUDIT_WRITER } from './audit.constants.js';
@@ -9,7 +9,7 @@ const FINGERPRINT_HEX = 16;
 
 /** sha256 of the statement text, its first 16 hex digits: the same text always gives the same fingerprint. */
 export function sqlFingerprint(sql: string): string {
-  return createHash('sha256').update(sql, 'utf8').digest('hex').slice(0, FINGERPRINT_HEX);
+  return hash('sha256', sql, 'hex').slice(0, FINGERPRINT_HEX);
 }
 
 /** The audit line of one tool call: who, what, how it ended; never row data, never a token. */
