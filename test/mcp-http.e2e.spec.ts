@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -165,7 +166,6 @@ describe('MCP over Streamable HTTP on a real PostgreSQL', () => {
   });
 
   it('rejects foreign Host headers (DNS rebinding)', async () => {
-    const { request } = await import('node:http');
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(server.mcpUrl, { method: 'POST', headers: { host: 'evil.example:80', authorization: `Bearer ${TOKENS.alice}` } }, (res) => {
         res.resume();
@@ -184,6 +184,31 @@ describe('MCP over Streamable HTTP on a real PostgreSQL', () => {
     assert.equal(((await malformed.json()) as { error: { code: number } }).error.code, -32700);
     const huge = await fetch(server.mcpUrl, { method: 'POST', headers, body: 'x'.repeat(6 * 1024 * 1024) });
     assert.equal(huge.status, 413);
+  });
+
+  it('reads a body that arrives in pieces after the headers, with a length or chunked', async () => {
+    const message = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'query', arguments: { sql: 'SELECT 41 + 1 AS answer' } } });
+    const cut = message.indexOf('SELECT');
+    for (const framing of ['content-length', 'chunked'] as const) {
+      const headers: Record<string, string | number> = { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${TOKENS.alice}` };
+      if (framing === 'content-length') headers['content-length'] = Buffer.byteLength(message);
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(server.mcpUrl, { method: 'POST', headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+        // The server has the headers (and runs its guards) long before the body is complete.
+        setTimeout(() => req.write(message.slice(0, cut)), 50);
+        setTimeout(() => req.end(message.slice(cut)), 150);
+      });
+      assert.equal(answer.status, 200, framing);
+      const reply = JSON.parse(answer.body) as { id: number; result: { structuredContent: { rows: unknown[][] } } };
+      assert.equal(reply.id, 7);
+      assert.deepEqual(reply.result.structuredContent.rows, [[42]], framing);
+    }
   });
 
   it('rate-limits per caller with 429, leaving other callers alone', async () => {

@@ -38,6 +38,8 @@ export class McpPostListener {
   served = 0;
   private readonly logger = new Logger('McpHttp');
   private readonly trust: (addr: string, i: number) => boolean;
+  /** No proxy is trusted: the client is the socket's peer, whatever X-Forwarded-For says. */
+  private readonly trustsNoProxy: boolean;
   private readonly poweredBy: boolean;
   private readonly hostCheck: HostCheckMiddleware;
   private readonly guards: CanActivate[];
@@ -52,6 +54,7 @@ export class McpPostListener {
     assertNothingElseApplies(app);
     const mcp = app.select(McpModule);
     this.trust = express.get('trust proxy fn') as (addr: string, i: number) => boolean;
+    this.trustsNoProxy = !express.get('trust proxy');
     this.poweredBy = express.enabled('x-powered-by');
     this.hostCheck = mcp.get(HostCheckMiddleware, { strict: true });
     const guards = (Reflect.getMetadata(GUARDS_METADATA, McpController) ?? []) as Type<CanActivate>[];
@@ -99,7 +102,7 @@ export class McpPostListener {
     this.served++;
     if (this.poweredBy) res.setHeader('X-Powered-By', 'Express');
     // What Express's request getters would answer (the auth guard's failed-auth limit and logs).
-    req.ip = proxyaddr(req, this.trust);
+    req.ip = this.trustsNoProxy ? req.socket.remoteAddress : proxyaddr(req, this.trust);
     const q = req.url!.indexOf('?');
     req.path = q === -1 ? req.url! : req.url!.slice(0, q);
     try {
