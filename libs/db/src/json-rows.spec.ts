@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataRowFilter, JsonRows, JsonRowsBuilder, type RowVerdict } from './json-rows.js';
+import { BatchAnswerFilter, JsonRows, JsonRowsBuilder, type RowVerdict } from './json-rows.js';
 import { parserFor } from './value-parsers.js';
 
 /** A backend message: type byte, int32 length (itself included), body. */
@@ -175,80 +175,132 @@ describe('JsonRowsBuilder', () => {
   });
 });
 
-describe('DataRowFilter', () => {
+describe('BatchAnswerFilter', () => {
   const oids = [23, 25, 701];
   const rows = [
     ['1', 'a "quoted" text', '0.5'],
     ['2', null, 'NaN'],
     ['3', 'x'.repeat(300), '-1.25'],
   ];
+  const empty = Buffer.alloc(0);
+  const ack = (t: '1' | '2') => message(t, empty);
+  const complete = (tag: string) => message('C', Buffer.from(`${tag}\0`));
+  const notice = message('N', Buffer.from('SNOTICE\0Mhello\0\0'));
+  const parameter = message('S', Buffer.from('TimeZone\0UTC\0'));
+  const ready = message('Z', Buffer.from('T'));
+  // A batch's answer, as PostgreSQL sends it: BEGIN, set_config (one row, no
+  // RowDescription), the statement (suspended at its row limit), ROLLBACK, Sync.
   const before = Buffer.concat([
-    message('1', Buffer.alloc(0)),
-    message('D', dataRowBody(['30000ms'])), // set_config's row: no RowDescription before it
-    message('C', Buffer.from('SELECT 1\0')),
-    message('T', rowDescriptionBody([['id', 23], ['label', 25], ['x', 701]])),
+    ack('1'), ack('2'), complete('BEGIN'),
+    ack('1'), ack('2'), message('D', dataRowBody(['30000ms'])), complete('SELECT 1'),
+    notice,
+    ack('1'), ack('2'),
+    message('T', rowDescriptionBody([['id', 23], ['label', 25], ['é x', 701]])),
   ]);
   const statementRows = rows.map((r) => message('D', dataRowBody(r)));
-  const after = Buffer.concat([message('s', Buffer.alloc(0)), message('D', dataRowBody(['999', '', '0'])), message('Z', Buffer.from('T'))]);
+  const after = Buffer.concat([message('s', empty), parameter, ack('1'), ack('2'), complete('ROLLBACK'), ready]);
   const stream = Buffer.concat([before, ...statementRows, after]);
 
   function run(chunkSize: number, verdicts: (i: number) => RowVerdict = () => 'write', input = stream) {
     const handed: Buffer[] = [];
+    const events: string[] = [];
     let seen = 0;
     const broken: Error[] = [];
-    const filter = new DataRowFilter((c) => handed.push(Buffer.from(c)), { row: () => verdicts(seen++), broken: (e) => broken.push(e) });
+    const filter = new BatchAnswerFilter((c) => handed.push(Buffer.from(c)), {
+      columns: (cols) => events.push(`columns ${cols.map((c) => `${c.name}:${c.typeOid}`).join(',')}`),
+      row: (length) => {
+        events.push(`row ${length}`);
+        return verdicts(seen++);
+      },
+      commandComplete: () => events.push('C'),
+      portalSuspended: () => events.push('s'),
+      emptyQuery: () => events.push('I'),
+      broken: (e) => broken.push(e),
+    });
     for (let at = 0; at < input.length; at += chunkSize) filter.onData(input.subarray(at, at + chunkSize));
-    return { filter, handed: Buffer.concat(handed), broken };
+    return { filter, handed: Buffer.concat(handed), events, broken };
   }
 
-  it('keeps the statement\'s rows from pg and hands on every other byte in order, however the bytes are cut', () => {
+  const rowEvents = statementRows.map((r) => `row ${r.length - 1}`);
+
+  it('reads the batch\'s answer itself and hands pg only the rest, in order, however the bytes are cut', () => {
     for (const size of [1, 2, 3, 4, 5, 6, 7, 11, 64, 4096]) {
-      const { filter, handed, broken } = run(size);
+      const { filter, handed, events, broken } = run(size);
       assert.deepEqual(broken, []);
       assert.equal(filter.passthrough, true, `chunks of ${size}`);
-      assert.deepEqual(filter.builder?.typeOids, oids);
+      assert.deepEqual(events, ['C', 'C', 'columns id:23,label:25,é x:701', ...rowEvents, 's', 'C'], `chunks of ${size}`);
       assert.equal(filter.builder?.rows().json(), expected(oids, rows), `chunks of ${size}`);
-      assert.ok(handed.equals(Buffer.concat([before, after])), `chunks of ${size}`);
+      assert.ok(handed.equals(Buffer.concat([notice, parameter, ready])), `chunks of ${size}`);
     }
+  });
+
+  it('hands on every byte from the ReadyForQuery on, and reads no row after the statement\'s end', () => {
+    const late = Buffer.concat([ready, message('D', dataRowBody(['9', '9', '9'])), complete('SELECT 1')]);
+    const lateRow = message('D', dataRowBody(['999', '', '0']));
+    const input = Buffer.concat([before, statementRows[0]!, complete('SELECT 1'), lateRow, late]);
+    const r = run(7, () => 'write', input);
+    assert.deepEqual(r.events, ['C', 'C', 'columns id:23,label:25,é x:701', rowEvents[0], 'C']);
+    assert.equal(r.filter.builder?.length, 1);
+    assert.ok(r.handed.equals(Buffer.concat([notice, late])));
   });
 
   it('skips rows the batch does not want, and stops handing on when it stops reading', () => {
     const skipped = run(5, (i) => (i === 1 ? 'skip' : 'write'));
     assert.equal(skipped.filter.builder?.rows().json(), expected(oids, [rows[0]!, rows[2]!]));
-    assert.ok(skipped.handed.equals(Buffer.concat([before, after])));
+    assert.ok(skipped.handed.equals(Buffer.concat([notice, parameter, ready])));
     const stopped = run(4096, (i) => (i === 1 ? 'stop' : 'write'));
     assert.equal(stopped.filter.builder?.rows().json(), expected(oids, [rows[0]!]));
-    assert.ok(stopped.handed.equals(before), 'nothing after the stop is handed on');
+    assert.ok(stopped.handed.equals(notice), 'nothing after the stop is handed on');
+    assert.deepEqual(stopped.events.at(-1), rowEvents[1]);
   });
 
-  it('hands on everything from the first row when dropped before it (pg read another RowDescription)', () => {
+  it('hands on everything from where pg takes the socket back', () => {
     const handed: Buffer[] = [];
-    const filter: DataRowFilter = new DataRowFilter(
+    const events: string[] = [];
+    const filter: BatchAnswerFilter = new BatchAnswerFilter(
       (c) => {
         handed.push(Buffer.from(c));
-        if (c.includes(Buffer.from('T'))) filter.drop();
+        if (c.includes(notice)) filter.drop();
       },
-      { row: () => assert.fail('no row is taken once dropped'), broken: () => assert.fail('not broken') },
+      {
+        columns: () => assert.fail('the RowDescription goes to pg'),
+        row: () => assert.fail('no row is taken once dropped'),
+        commandComplete: () => events.push('C'),
+        portalSuspended: () => assert.fail('goes to pg'),
+        emptyQuery: () => assert.fail('goes to pg'),
+        broken: () => assert.fail('not broken'),
+      },
     );
     filter.onData(stream);
-    assert.ok(Buffer.concat(handed).equals(stream));
-    assert.equal(filter.builder?.length, 0);
+    const at = stream.indexOf(notice);
+    assert.ok(Buffer.concat(handed).equals(stream.subarray(at)));
+    assert.deepEqual(events, ['C', 'C']);
+    assert.equal(filter.builder, undefined);
   });
 
-  it('hands on an error before any RowDescription, and bytes it cannot frame, as they are', () => {
-    const failed = Buffer.concat([message('1', Buffer.alloc(0)), message('E', Buffer.from('SERROR\0\0')), message('Z', Buffer.from('E'))]);
+  it('hands on an error and what follows it, and bytes it cannot frame, as they are', () => {
+    const error = message('E', Buffer.from('SERROR\0\0'));
+    const failed = Buffer.concat([ack('1'), ack('2'), complete('BEGIN'), ack('1'), error, message('Z', Buffer.from('E'))]);
     const r = run(3, () => assert.fail('no rows'), failed);
-    assert.ok(r.handed.equals(failed));
+    assert.ok(r.handed.equals(failed.subarray(failed.indexOf(error))));
+    assert.deepEqual(r.events, ['C']);
     assert.equal(r.filter.passthrough, true);
     const garbage = Buffer.from('not a backend message at all');
     const g = run(1024, () => assert.fail('no rows'), garbage);
     assert.ok(g.handed.equals(garbage));
+    assert.deepEqual(g.events, []);
+    // Framed, but not how a batch's answer opens: pg reads it all.
+    const odd = Buffer.concat([complete('SELECT 1'), ready]);
+    const o = run(2, () => assert.fail('no rows'), odd);
+    assert.ok(o.handed.equals(odd));
+    assert.deepEqual(o.events, []);
   });
 
   it('reports a DataRow that does not fit the RowDescription and stops', () => {
-    const bad = Buffer.concat([message('1', Buffer.alloc(0)), message('T', rowDescriptionBody([['id', 23]])), message('D', dataRowBody(['1', '2'])), message('Z', Buffer.from('T'))]);
+    const bad = Buffer.concat([ack('1'), message('T', rowDescriptionBody([['id', 23]])), message('D', dataRowBody(['1', '2'])), ready]);
     const r = run(4096, () => 'write', bad);
     assert.equal(r.broken.length, 1);
     assert.match(r.broken[0]!.message, /does not match/);
+    assert.ok(r.handed.equals(empty), 'nothing is handed on after it');
   });
 });

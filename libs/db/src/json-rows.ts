@@ -251,7 +251,12 @@ const ROW_DESCRIPTION = 0x54; // T
 const DATA_ROW = 0x44; // D
 const ERROR = 0x45; // E
 const READY = 0x5a; // Z
-const ENDS_ROWS = new Set([0x43 /* C */, 0x73 /* s */, 0x49 /* I */, ERROR, READY]);
+const COMMAND_COMPLETE = 0x43; // C
+const PORTAL_SUSPENDED = 0x73; // s
+const EMPTY_QUERY = 0x49; // I
+// Answers to the batch's own messages that carry nothing pg must know: ParseComplete,
+// BindComplete, NoData.
+const ACKNOWLEDGEMENTS = new Set([...'12n'].map((c) => c.charCodeAt(0)));
 // Every message type a backend sends after start-up; anything else means the bytes are not framed as read.
 const BACKEND_TYPES = new Set([...'123ACDEGHIKNRSTVWZcdnpstv'].map((c) => c.charCodeAt(0)));
 // A batch's answer opens with ParseComplete (or an error, a notice, a parameter report).
@@ -260,33 +265,49 @@ const OPENING_TYPES = new Set([...'1ENS'].map((c) => c.charCodeAt(0)));
 /** What the batch says of the statement's next DataRow, given its length field (as pg reports it). */
 export type RowVerdict = 'write' | 'skip' | 'stop';
 
-export interface RowSink {
+export interface FilteredColumn {
+  name: string;
+  typeOid: number;
+}
+
+/** The batch, told of the messages the filter keeps from pg, in the order they arrive. */
+export interface BatchSink {
+  /** The statement's RowDescription. */
+  columns(columns: FilteredColumn[]): void;
   row(length: number): RowVerdict;
+  commandComplete(): void;
+  portalSuspended(): void;
+  emptyQuery(): void;
   /** A DataRow that does not fit the RowDescription: nothing read can be trusted. */
   broken(err: Error): void;
 }
 
 /**
- * Sits between the connection's socket and pg's parser while a batch runs: the
- * first RowDescription's DataRows are written as JSON (when the sink says so) and
- * never reach pg, so pg decodes no field of them; every other message is handed on
- * unchanged, in order. From the message that ends the rows on it hands on every
- * byte as it comes, and from the start when the answer does not open as a batch's
- * does (bytes it cannot frame). It never holds more than one incomplete message.
+ * Sits between the connection's socket and pg's parser while a batch runs, and reads
+ * the batch's answer itself: the acknowledgements, command completions and the
+ * statement's RowDescription go to the sink, the statement's DataRows are written as
+ * JSON (when the sink says so), and none of them reaches pg, which decodes nothing of
+ * them. Every other message (ReadyForQuery, an error, a notice, a parameter report) is
+ * handed on to pg unchanged and in order; from an error or ReadyForQuery on, every
+ * byte is handed on as it comes, as it is from the start when the answer does not open
+ * as a batch's does, and from any byte the filter cannot frame. It never holds more
+ * than one incomplete message.
  */
-export class DataRowFilter {
+export class BatchAnswerFilter {
   builder: JsonRowsBuilder | undefined;
-  /** Handing everything on: the rows are over, or the filter was dropped. */
+  /** Handing everything on: the batch's answer is over, or the filter was dropped. */
   passthrough = false;
   /** The sink stopped reading (the socket is being cut): nothing more is handed on. */
   private stopped = false;
+  /** The statement's rows are over (its CommandComplete, PortalSuspended or EmptyQuery came). */
+  private rowsOver = false;
   private carry: Buffer[] = [];
   private carried = 0;
   private first = true;
 
   constructor(
     private readonly forward: (chunk: Buffer) => void,
-    private readonly sink: RowSink,
+    private readonly sink: BatchSink,
   ) {}
 
   private written(buf: Buffer, start: number, end: number): boolean {
@@ -298,7 +319,7 @@ export class DataRowFilter {
     }
   }
 
-  /** Hands on the rest as it comes (pg's RowDescription differed from the one read here). */
+  /** Hands on the rest as it comes (pg is to read the socket again). */
   drop(): void {
     this.passthrough = true;
   }
@@ -318,7 +339,7 @@ export class DataRowFilter {
       this.carried = 0;
     }
     let off = 0;
-    let run = 0; // start of the bytes not yet handed on
+    let run = 0; // start of the messages to hand on, not handed on yet
     while (buf.length - off >= 5) {
       const code = buf[off]!;
       const len = buf.readInt32BE(off + 1);
@@ -329,28 +350,44 @@ export class DataRowFilter {
       this.first = false;
       const end = off + 1 + len;
       if (end > buf.length) break;
-      if (this.builder === undefined && code === ROW_DESCRIPTION) {
-        this.builder = new JsonRowsBuilder(readTypeOids(buf, off + 5));
-      } else if (this.builder !== undefined && code === DATA_ROW) {
-        // pg gets the RowDescription (and whatever precedes the row) first: the batch
-        // compares it with this one before any row is kept from pg.
-        if (run < off) this.forward(buf.subarray(run, off));
-        run = off;
-        if (this.passthrough || this.stopped) break;
-        const verdict = this.sink.row(len);
-        if (verdict === 'stop') {
-          this.stopped = true;
-          return;
-        }
-        if (verdict === 'write' && !this.written(buf, off + 5, end)) {
-          this.stopped = true;
-          return this.sink.broken(new Error('protocol: a DataRow does not match its RowDescription'));
-        }
-        run = end;
-      } else if (this.builder !== undefined ? ENDS_ROWS.has(code) : code === ERROR || code === READY) {
-        // No (more) rows of the statement: the rest as it comes.
+      if (code === ERROR || code === READY) {
+        // pg takes it from here: the error and the ReadyForQuery end the batch.
         this.passthrough = true;
         break;
+      }
+      const kept = ACKNOWLEDGEMENTS.has(code) || code === COMMAND_COMPLETE || code === PORTAL_SUSPENDED || code === EMPTY_QUERY || code === DATA_ROW || (code === ROW_DESCRIPTION && this.builder === undefined);
+      if (!kept) {
+        // A notice, a parameter report, …: stays in the run handed on.
+        off = end;
+        continue;
+      }
+      // What comes before a kept message reaches pg first, in order.
+      if (run < off) this.forward(buf.subarray(run, off));
+      run = off;
+      if (this.passthrough || this.stopped) break;
+      run = end;
+      if (code === DATA_ROW) {
+        if (this.builder !== undefined && !this.rowsOver) {
+          const verdict = this.sink.row(len);
+          if (verdict === 'stop') {
+            this.stopped = true;
+            return;
+          }
+          if (verdict === 'write' && !this.written(buf, off + 5, end)) {
+            this.stopped = true;
+            return this.sink.broken(new Error('protocol: a DataRow does not match its RowDescription'));
+          }
+        }
+        // Another statement's row (set_config's): nobody reads it.
+      } else if (code === ROW_DESCRIPTION) {
+        const columns = readColumns(buf, off + 5);
+        this.builder = new JsonRowsBuilder(columns.map((c) => c.typeOid));
+        this.sink.columns(columns);
+      } else if (code === COMMAND_COMPLETE || code === PORTAL_SUSPENDED || code === EMPTY_QUERY) {
+        if (this.builder !== undefined) this.rowsOver = true;
+        if (code === COMMAND_COMPLETE) this.sink.commandComplete();
+        else if (code === PORTAL_SUSPENDED) this.sink.portalSuspended();
+        else this.sink.emptyQuery();
       }
       off = end;
     }
@@ -361,7 +398,7 @@ export class DataRowFilter {
     }
     if (run < off) this.forward(buf.subarray(run, off));
     if (off === buf.length) return;
-    // Handing on may have dropped the filter (pg's RowDescription differed): then the rest goes too.
+    // Handing on may have dropped the filter: then the rest goes too.
     if (this.passthrough) this.forward(buf.subarray(off));
     else {
       const rest = buf.subarray(off);
@@ -371,14 +408,16 @@ export class DataRowFilter {
   };
 }
 
-function readTypeOids(buf: Buffer, start: number): number[] {
+function readColumns(buf: Buffer, start: number): FilteredColumn[] {
   const count = buf.readInt16BE(start);
-  const oids: number[] = [];
+  const columns: FilteredColumn[] = [];
   let p = start + 2;
   for (let i = 0; i < count; i++) {
-    p = buf.indexOf(0, p) + 1; // the column name
-    oids.push(buf.readUInt32BE(p + 6));
+    const nul = buf.indexOf(0, p);
+    const name = buf.toString('utf8', p, nul);
+    p = nul + 1;
+    columns.push({ name, typeOid: buf.readUInt32BE(p + 6) });
     p += 18;
   }
-  return oids;
+  return columns;
 }

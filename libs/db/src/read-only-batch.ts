@@ -1,5 +1,5 @@
 import { bindSize, describePortalSize, executeSize, MessageWriter, parseSize, syncSize, type WireValue } from './frontend-messages.js';
-import { DataRowFilter, JsonRows, type RowVerdict } from './json-rows.js';
+import { BatchAnswerFilter, JsonRows, type FilteredColumn, type RowVerdict } from './json-rows.js';
 import type { ValueParser } from './value-parsers.js';
 import { parserFor } from './value-parsers.js';
 
@@ -111,8 +111,8 @@ export class ReadOnlyBatch {
   private parsers: ValueParser[] = [];
   private rows: unknown[][] = [];
   private received = 0;
-  /** rowsAs 'json': stands between the socket and pg's parser, taking the statement's rows. */
-  private filter: DataRowFilter | undefined;
+  /** rowsAs 'json': stands between the socket and pg's parser, reading the batch's answer. */
+  private filter: BatchAnswerFilter | undefined;
   /** pg's own 'data' listeners, set aside while the filter stands in for them. */
   private pgListeners: ((chunk: Buffer) => void)[] = [];
   private parserRestored = false;
@@ -143,7 +143,14 @@ export class ReadOnlyBatch {
     if (this.opts.rowsAs === 'json') {
       this.pgListeners = con.stream.listeners('data');
       for (const l of this.pgListeners) con.stream.off('data', l);
-      this.filter = new DataRowFilter(this.forward, { row: this.filteredRow, broken: this.filterBroken });
+      this.filter = new BatchAnswerFilter(this.forward, {
+        columns: this.filteredColumns,
+        row: this.filteredRow,
+        commandComplete: () => this.handleCommandComplete(),
+        portalSuspended: () => this.handlePortalSuspended(),
+        emptyQuery: () => this.handleEmptyQuery(),
+        broken: this.filterBroken,
+      });
       con.stream.on('data', this.filter.onData);
     }
     if (maxBytes !== undefined) con.stream.on('data', this.countRaw);
@@ -166,14 +173,14 @@ export class ReadOnlyBatch {
 
   handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }): void {
     if (this.phase !== Phase.Statement) return;
-    this.columns = msg.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
-    const read = this.filter?.builder?.typeOids;
-    // The filter did not read this RowDescription (it could not frame the bytes): rows as values.
-    if (this.filter && (read?.length !== this.columns.length || read.some((oid, i) => oid !== this.columns[i]!.typeOid))) {
-      this.restoreParser();
+    if (this.filter?.builder) {
+      // The filter read the statement's RowDescription already: a second one means it lost step.
+      return this.filterBroken(new Error('protocol: a second RowDescription passed the batch filter'));
     }
-    // Rows the filter keeps are written by its own parsers: these are for pg's rows only.
-    if (!this.filter) this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
+    // pg reads the RowDescription only when the filter could not frame the bytes: rows as values.
+    if (this.filter) this.restoreParser();
+    this.columns = msg.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
+    this.parsers = msg.fields.map((f) => parserFor(f.dataTypeID));
   }
 
   handleDataRow(msg: { fields: (string | null)[]; length?: number }): void {
@@ -181,7 +188,7 @@ export class ReadOnlyBatch {
     if (this.settled) return;
     if (this.filter) {
       // The filter keeps the statement's rows from pg: one reaching here means it lost step.
-      return this.filterBroken(new Error('protocol: a DataRow passed the JSON row filter'));
+      return this.filterBroken(new Error('protocol: a DataRow passed the batch filter'));
     }
     if (this.admit(msg.length ?? 0) !== 'write') return;
     // pg-protocol allocates a fresh fields array per DataRow: parse it in place and
@@ -273,6 +280,11 @@ export class ReadOnlyBatch {
 
   private readonly forward = (chunk: Buffer): void => {
     for (const l of this.pgListeners) l(chunk);
+  };
+
+  /** The statement's RowDescription, as the filter read it (pg never sees it). */
+  private readonly filteredColumns = (columns: FilteredColumn[]): void => {
+    if (this.phase === Phase.Statement) this.columns = columns;
   };
 
   /** The statement's rows the filter takes, accounted as handleDataRow accounts pg's. */
