@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import type pg from 'pg';
+import type { AbortSignalLike } from './abort-signal-like.js';
 import { DB_OPTIONS, PG_POOL, PG_PROBE_POOL } from './db.constants.js';
 import type { DbModuleOptions } from './db-options.interface.js';
 import { sendCancelRequest } from './cancel-request.js';
@@ -23,7 +24,7 @@ export interface ReadOnlyQuery {
    * Aborting it cancels the call: a queued call leaves the queue, a running statement
    * is cancelled in PostgreSQL, and the call rejects with a QueryCancelledError.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** `json`: rows as JsonRows, for a caller that only sends them on as JSON (see ReadOnlyBatchOptions). */
   rowsAs?: 'values' | 'json';
 }
@@ -219,7 +220,7 @@ export class DbService implements OnApplicationShutdown {
    * succeeded; otherwise (it finished first, or its state is unknown) it is closed, so
    * a late cancel can never reach a statement of the next caller.
    */
-  private async cancellable(client: pg.PoolClient, batch: ReadOnlyBatch, signal: AbortSignal): Promise<ReadOnlyResult> {
+  private async cancellable(client: pg.PoolClient, batch: ReadOnlyBatch, signal: AbortSignalLike): Promise<ReadOnlyResult> {
     const backend = client as unknown as BackendClient;
     let cancelled: Promise<boolean> | undefined;
     let cutTimer: NodeJS.Timeout | undefined;

@@ -1,3 +1,4 @@
+import type { AbortSignalLike } from './abort-signal-like.js';
 import { QueryCancelledError, ServerBusyError } from './db.errors.js';
 
 export interface FairSemaphoreOptions {
@@ -22,7 +23,7 @@ interface Waiter {
   resolve: (release: () => void) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   onAbort?: () => void;
 }
 
@@ -97,7 +98,7 @@ export class FairSemaphore {
    * A call whose `signal` aborts while it waits leaves the queue at once and rejects
    * with a QueryCancelledError.
    */
-  acquire(caller: string | undefined, signal?: AbortSignal): Promise<() => void> {
+  acquire(caller: string | undefined, signal?: AbortSignalLike): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(new QueryCancelledError('queued'));
     const state = this.stateOf(caller);
     // A free permit never coexists with a waiter that may take it (release hands permits

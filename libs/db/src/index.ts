@@ -1,6 +1,7 @@
 export { DbModule, createPool } from './db.module.js';
 export { DbService } from './db.service.js';
 export type { ReadOnlyQuery, PingResult } from './db.service.js';
+export type { AbortSignalLike } from './abort-signal-like.js';
 export type { ReadOnlyResult, ResultColumn } from './read-only-batch.js';
 export { JsonRows } from './json-rows.js';
 export type { DbModuleOptions, DbModuleAsyncOptions } from './db-options.interface.js';

@@ -28,7 +28,26 @@ export interface McpToolOptions<S extends z.ZodObject = z.ZodObject> {
 export interface ToolCallContext {
   /** The authenticated caller (token name), or the stdio user. */
   caller: string;
+  /** Aborted when the call is cancelled or its client goes away (may be built on first use). */
   signal?: AbortSignal;
+  /**
+   * The same cancellation without an AbortSignal, where the server has a cheaper one.
+   * DbService.query and GuardedQueryService take it as their `signal`: pass
+   * `cancellationOf(ctx)`, and `ctx.signal` to anything else.
+   */
+  cancellation?: CallCancellation;
+}
+
+/** A call's cancellation: whether it is cancelled, and 'abort' listeners (as on an AbortSignal). */
+export interface CallCancellation {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/** What a tool hands the database layer to be cancelled with the call. */
+export function cancellationOf(ctx: ToolCallContext): CallCancellation | undefined {
+  return ctx.cancellation ?? ctx.signal;
 }
 
 /** Content a tool sends in place of its structured JSON as text. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DbService, type ReadOnlyResult } from '#db';
-import { McpTool, TOOL_LIMITS, ToolError, type ToolCallContext, type ToolLimits, type ToolOutcome } from '#mcp-tools';
+import { McpTool, TOOL_LIMITS, ToolError, cancellationOf, type ToolCallContext, type ToolLimits, type ToolOutcome } from '#mcp-tools';
 import { z } from 'zod';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
@@ -114,7 +114,7 @@ export class FleetTools {
   }
 
   private read(sql: string, values: unknown[], maxRows: number, ctx: ToolCallContext): Promise<ReadOnlyResult> {
-    return this.db.query({ sql, values, maxRows, maxBytes: this.limits.rowBytes, caller: ctx.caller, signal: ctx.signal });
+    return this.db.query({ sql, values, maxRows, maxBytes: this.limits.rowBytes, caller: ctx.caller, signal: cancellationOf(ctx) });
   }
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DbService, type ReadOnlyResult } from '#db';
+import { DbService, type AbortSignalLike, type ReadOnlyResult } from '#db';
 import { ToolError } from '#mcp-tools';
 import { refusalFamily, SqlGuardService } from '#sql-guard';
 import { APP_CONFIG } from '../config/config.constants.js';
@@ -15,7 +15,7 @@ export interface GuardedQueryRequest {
   /** The calling tool, for the log line. */
   tool: string;
   /** The call's abort signal: cancels the statement in PostgreSQL. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** `json`: the rows as JsonRows (`jsonRows`), for a tool that returns them as JSON as they are. */
   rowsAs?: 'values' | 'json';
 }
@@ -27,7 +27,7 @@ export interface GuardedExplainRequest {
   analyze: boolean;
   caller: string;
   tool: string;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 export interface GuardedQueryResult extends ReadOnlyResult {

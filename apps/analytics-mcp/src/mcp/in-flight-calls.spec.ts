@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { CallAbort } from './call-abort.js';
 import { InFlightCalls } from './in-flight-calls.js';
 
 describe('InFlightCalls', () => {
@@ -36,5 +37,19 @@ describe('InFlightCalls', () => {
     assert.equal(calls.size, 0);
     assert.equal(calls.cancel('alice', 'x'), 0);
     assert.equal(c.signal.aborted, false);
+  });
+
+  it('aborts the fast path\'s CallAbort, whose listeners the database layer added', () => {
+    const calls = new InFlightCalls();
+    const abort = new CallAbort();
+    const seen: string[] = [];
+    abort.addEventListener('abort', () => seen.push('cancel the statement'));
+    const call = calls.begin('alice', 3, abort);
+    assert.equal(calls.cancel('alice', 3, 'stop'), 1);
+    assert.deepEqual(seen, ['cancel the statement']);
+    assert.equal((abort.reason as Error).message, 'stop');
+    assert.equal(call.signal.aborted, true, 'the AbortSignal asked for afterwards is aborted too');
+    call.end();
+    assert.equal(calls.size, 0);
   });
 });

@@ -2,6 +2,12 @@ import { Injectable } from '@nestjs/common';
 
 type RequestId = string | number;
 
+/** What a cancel aborts: an AbortController, or the fast path's CallAbort. */
+export interface Abortable {
+  abort(reason?: unknown): void;
+  readonly signal: AbortSignal;
+}
+
 export interface InFlightCall {
   /** Aborted when the caller cancels this request id. */
   signal: AbortSignal;
@@ -19,14 +25,14 @@ export interface InFlightCall {
  */
 @Injectable()
 export class InFlightCalls {
-  private readonly calls = new Map<string, Set<AbortController>>();
+  private readonly calls = new Map<string, Set<Abortable>>();
 
   get size(): number {
     return this.calls.size;
   }
 
   /** Registers a call; a cancel aborts `controller` (one of its own unless given). */
-  begin(caller: string, id: RequestId, controller = new AbortController()): InFlightCall {
+  begin(caller: string, id: RequestId, controller: Abortable = new AbortController()): InFlightCall {
     const key = keyOf(caller, id);
     let set = this.calls.get(key);
     if (!set) {
@@ -35,7 +41,10 @@ export class InFlightCalls {
     }
     set.add(controller);
     return {
-      signal: controller.signal,
+      // Read only when asked for: a CallAbort builds its AbortSignal on first use.
+      get signal() {
+        return controller.signal;
+      },
       end: () => {
         const current = this.calls.get(key);
         if (!current?.delete(controller)) return;

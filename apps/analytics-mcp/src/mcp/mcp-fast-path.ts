@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { PrivilegedRoleCheck } from '../role-check/privileged-role.check.js';
+import { CallAbort } from './call-abort.js';
 import { InFlightCalls } from './in-flight-calls.js';
 import { writeJsonBody } from './json-body.writer.js';
 import { REQUEST_TIMEOUT } from './json-exchange.transport.js';
@@ -140,9 +141,10 @@ export class McpFastPath {
 
   /** The tool's result; undefined when the client went away or the deadline answered instead. */
   private async call(request: FastRequest, caller: string, res: ServerResponse, deadlineMs: number): Promise<CallToolResult | undefined> {
-    // One controller, aborted by a cancel (registered with InFlightCalls), the connection
-    // closing or the deadline: cheaper than AbortSignal.any over three.
-    const closed = new AbortController();
+    // One abort, by a cancel (registered with InFlightCalls), the connection closing or
+    // the deadline: cheaper than AbortSignal.any over three, and no AbortSignal is built
+    // unless a tool asks for one (the database layer takes the CallAbort itself).
+    const closed = new CallAbort();
     const call = this.inFlight.begin(caller, request.id, closed);
     let gone = false;
     const onClose = () => {
@@ -156,7 +158,13 @@ export class McpFastPath {
       void writeJsonBody(res, 200, [JSON.stringify({ jsonrpc: '2.0', id: request.id, error: { code: REQUEST_TIMEOUT, message: `Request timed out: no answer within ${deadlineMs} ms` } })]);
     }, deadlineMs);
     try {
-      const result = await this.registry.call(request.name!, request.args, { caller, signal: closed.signal });
+      const result = await this.registry.call(request.name!, request.args, {
+        caller,
+        cancellation: closed,
+        get signal() {
+          return closed.signal;
+        },
+      });
       // A cancelled call is answered (with its cancelled result), as on the SDK path; a
       // closed connection or a passed deadline is not.
       return gone ? undefined : result;

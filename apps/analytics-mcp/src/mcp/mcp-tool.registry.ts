@@ -4,7 +4,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
-import { MCP_TOOL_METADATA, ToolError, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
+import { MCP_TOOL_METADATA, ToolError, cancellationOf, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { markJsonOfStructured, structuredJson } from './json-text.js';
 import { JsonRows } from '#db';
 import { responseFits } from './result-size.js';
@@ -82,7 +82,7 @@ export class McpToolRegistry implements OnModuleInit {
       try {
         return await invoke(args, ctx);
       } catch (err) {
-        if (!ctx.signal?.aborted) throw err;
+        if (!cancellationOf(ctx)?.aborted) throw err;
         this.logger.log({ tool: name, caller: ctx.caller, cancelled: true }, `${name} cancelled`);
         throw err instanceof ToolError && err.kind === 'cancelled' ? err : new ToolError(`${name} was cancelled by the client`, 'cancelled');
       }
@@ -140,7 +140,7 @@ export class McpToolRegistry implements OnModuleInit {
     this.observer.notify({
       caller: ctx.caller,
       tool: this.tools.has(name) ? name : '(unknown)',
-      outcome: ctx.signal?.aborted ? 'cancelled' : (seen.outcome ?? 'ok'),
+      outcome: cancellationOf(ctx)?.aborted ? 'cancelled' : (seen.outcome ?? 'ok'),
       rows: typeof rows === 'number' ? rows : null,
       truncated: structured?.truncated === true,
       ms: performance.now() - started,
@@ -166,7 +166,7 @@ export class McpToolRegistry implements OnModuleInit {
       if (result.isError) seen.outcome = 'error:result_too_large';
       return result;
     } catch (err) {
-      seen.outcome = outcomeOf(err, ctx.signal);
+      seen.outcome = outcomeOf(err, cancellationOf(ctx));
       const message = describeToolError(err);
       if (message === null) {
         this.logger.error({ err, tool: name, caller: ctx.caller }, 'tool failed unexpectedly');

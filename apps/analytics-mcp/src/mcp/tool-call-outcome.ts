@@ -2,7 +2,7 @@ import { DbUnavailableError, ServerBusyError, UnsafeSessionError } from '#db';
 import { ToolError } from '#mcp-tools';
 
 /** The bounded outcome label of a tool call that threw `err` (see ToolCallEvent.outcome). */
-export function outcomeOf(err: unknown, signal?: AbortSignal): string {
+export function outcomeOf(err: unknown, signal?: { readonly aborted: boolean }): string {
   if (signal?.aborted) return 'cancelled';
   if (err instanceof ToolError) {
     const kind = err.kind;

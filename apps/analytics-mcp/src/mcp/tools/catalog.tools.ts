@@ -3,7 +3,7 @@ import { DbService } from '#db';
 import { z } from 'zod';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import type { AppConfig } from '../../config/app-config.js';
-import { McpTool, ToolError, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
+import { McpTool, ToolError, cancellationOf, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
@@ -299,7 +299,7 @@ export class CatalogTools {
   }
 
   private async rows(sql: string, values: unknown[], ctx: ToolCallContext): Promise<Record<string, unknown>[]> {
-    const result = await this.db.query({ sql, values, maxRows: 10_000, caller: ctx.caller, signal: ctx.signal });
+    const result = await this.db.query({ sql, values, maxRows: 10_000, caller: ctx.caller, signal: cancellationOf(ctx) });
     return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
   }
 }

@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ChartInputError, ChartRenderError } from '#charts/errors';
 import { ChartRenderer } from '#charts/renderer';
 import { CHART_LIMITS, CHART_TYPES, type ChartSpec } from '#charts/types';
-import { McpTool, ToolError, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
+import { McpTool, ToolError, cancellationOf, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { z } from 'zod';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -90,7 +90,7 @@ export class ChartTool {
     // Line and area read up to the row ceiling and downsample; the other types can draw
     // at most maxPoints rows, so one more row than that already settles a refusal.
     const maxRows = downsamples ? this.config.maxRows : Math.min(this.config.maxRows, maxPoints + 1);
-    const result = await this.queries.run({ sql: args.sql, maxRows, caller: ctx.caller, tool: 'chart', signal: ctx.signal });
+    const result = await this.queries.run({ sql: args.sql, maxRows, caller: ctx.caller, tool: 'chart', signal: cancellationOf(ctx) });
     if (result.truncatedBy === 'bytes') {
       throw new ToolError(
         `the rows passed the result size cap (MCP_MAX_RESULT_BYTES) while being read; a chart needs only its x, y and series columns: select just those, and aggregate (GROUP BY) so that fewer rows come back`,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { McpTool, ToolError, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
+import { McpTool, ToolError, cancellationOf, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { z } from 'zod';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -48,7 +48,7 @@ export class ExplainTool {
       analyze: args.analyze,
       caller: ctx.caller,
       tool: 'explain',
-      signal: ctx.signal,
+      signal: cancellationOf(ctx),
     });
     if (truncated) {
       throw new ToolError(

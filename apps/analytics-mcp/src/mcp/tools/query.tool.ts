@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { McpTool, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
+import { McpTool, cancellationOf, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { z } from 'zod';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -62,7 +62,7 @@ export class QueryTool {
       maxRows: args.max_rows,
       caller: ctx.caller,
       tool: 'query',
-      signal: ctx.signal,
+      signal: cancellationOf(ctx),
       rowsAs: args.format === 'json' ? 'json' : 'values',
     });
     const columns = result.columns.map((c, i) => ({ name: c.name, type: result.types[i]! }));

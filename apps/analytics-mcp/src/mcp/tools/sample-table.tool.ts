@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DbService } from '#db';
-import { McpTool, ToolError, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
+import { McpTool, ToolError, cancellationOf, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
 import { z } from 'zod';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -70,14 +70,14 @@ export class SampleTableTool {
     if (!this.schemas.has(args.schema)) {
       throw new ToolError(`schema "${args.schema}" is not readable here; readable schemas: ${this.config.readableSchemas.join(', ')}`);
     }
-    const found = await this.db.query({ sql: SAMPLE_TARGET_SQL, values: [args.schema, args.table], maxRows: 1, caller: ctx.caller, signal: ctx.signal });
+    const found = await this.db.query({ sql: SAMPLE_TARGET_SQL, values: [args.schema, args.table], maxRows: 1, caller: ctx.caller, signal: cancellationOf(ctx) });
     const target = found.rows[0];
     if (!target) throw new ToolError(`no table or view "${args.table}" in schema "${args.schema}"; call list_tables to see what exists`);
     const [qualified, sampleable, estimate] = target as [string, boolean, number];
     const estimatedRows = estimate >= 0 ? Math.round(estimate) : null;
 
     const sampled = sampleable && estimatedRows !== null && estimatedRows > SAMPLE_ABOVE_ROWS;
-    const run = (sql: string) => this.queries.run({ sql, maxRows: args.n, caller: ctx.caller, tool: 'sample_table', signal: ctx.signal });
+    const run = (sql: string) => this.queries.run({ sql, maxRows: args.n, caller: ctx.caller, tool: 'sample_table', signal: cancellationOf(ctx) });
     let result = sampled ? await run(`SELECT * FROM ${qualified} TABLESAMPLE SYSTEM (${samplePercent(estimatedRows, args.n)}) LIMIT ${args.n}`) : undefined;
     let method: 'first rows' | 'block sample' = 'block sample';
     // Statistics can be stale: a sample that came back short reads the first rows instead.
