@@ -177,7 +177,8 @@ export class DbService implements OnApplicationShutdown {
 
   /** SQL type names for result column OIDs; non-built-in types are looked up once. */
   async typeNames(oids: readonly number[]): Promise<string[]> {
-    const missing = [...new Set(oids.filter((o) => builtinTypeName(o) === undefined && !this.typeNameCache.has(o)))];
+    const known = (o: number) => builtinTypeName(o) !== undefined || this.typeNameCache.has(o);
+    const missing = oids.every(known) ? [] : [...new Set(oids.filter((o) => !known(o)))];
     if (missing.length > 0) {
       const { rows } = await this.query({
         sql: 'SELECT oid::int8, format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])',

@@ -59,9 +59,13 @@ export class GuardedQueryService {
 
   /** Throws ToolError (kind `refused:<family>`, see refusalFamily) with the guard's reason when the statement is refused. */
   async assertAllowed(sql: string, caller: string, tool: string): Promise<void> {
-    const policy = await Promise.resolve(this.policies.current()).catch((err: Error) => {
-      throw new ToolError(err.message, 'unavailable');
-    });
+    const current = this.policies.current();
+    const policy =
+      current instanceof Promise
+        ? await current.catch((err: Error) => {
+            throw new ToolError(err.message, 'unavailable');
+          })
+        : current;
     const verdict = await this.guard.checkAsync(sql, policy);
     if (!verdict.ok) {
       this.logger.log({ caller, tool, refused: verdict.reason, sql: sql.slice(0, 500) }, `${tool} refused`);
