@@ -1,13 +1,14 @@
 import { Controller, Delete, Get, HttpCode, Inject, Logger, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { AuthGuard, bearerChallenge, type AuthenticatedRequest } from '#auth';
-import { classifyInboundRequest, isJsonContentType, SUPPORTED_PROTOCOL_VERSIONS, type AuthInfo } from '@modelcontextprotocol/server';
+import { isJsonContentType, SUPPORTED_PROTOCOL_VERSIONS, type AuthInfo } from '@modelcontextprotocol/server';
 import type { Request, Response } from 'express';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { CallerThrottlerGuard, callerTracker, throttlerKey } from './caller-throttler.guard.js';
 import { MCP_THROTTLER } from './mcp.constants.js';
 import { writeJsonBody } from './json-body.writer.js';
+import { InboundClassifier } from './inbound-classifier.js';
 import { JsonExchangeTransport } from './json-exchange.transport.js';
 import { serializeJsonRpc } from './json-rpc.serializer.js';
 import { MAX_BODY_BYTES, readJsonRpcBody, type BodyLimits } from './mcp-http-body.js';
@@ -58,6 +59,7 @@ export class McpController {
   private readonly limits: BodyLimits;
   /** Longest a POST may take: every call's queue wait, connect and statement limits, plus slack. */
   private readonly deadlineMs: number;
+  private readonly classifier = new InboundClassifier();
 
   constructor(
     private readonly servers: McpServerFactory,
@@ -96,7 +98,7 @@ export class McpController {
     const caller = req.caller ?? 'anonymous';
     const authInfo: AuthInfo = { token: '', clientId: caller, scopes: [] };
     const version = header(req, 'mcp-protocol-version');
-    const route = classifyInboundRequest({
+    const route = this.classifier.classify({
       httpMethod: 'POST',
       protocolVersionHeader: version,
       mcpMethodHeader: header(req, 'mcp-method'),
