@@ -71,6 +71,7 @@ export class McpFastPath {
   /** Requests answered here since boot (a diagnostic; the specs check which path answered). */
   served = 0;
   private readonly toolsListResult: Record<Era, Record<string, unknown>>;
+  private readonly toolsListJson: Partial<Record<Era, { tools: unknown; json: string }>> = {};
   private readonly modernMeta: Record<string, unknown>;
 
   constructor(
@@ -130,8 +131,14 @@ export class McpFastPath {
   async serve(request: FastRequest, caller: string, res: ServerResponse, deadlineMs: number): Promise<void> {
     this.served++;
     if (request.method === 'tools/list') {
-      const result = { ...this.toolsListResult[request.era], tools: this.registry.list() };
-      return writeJsonBody(res, 200, [JSON.stringify({ result, jsonrpc: '2.0', id: request.id })]);
+      // The list is tens of kB of schemas that never change: serialised once per era.
+      const tools = this.registry.list();
+      let cached = this.toolsListJson[request.era];
+      if (cached?.tools !== tools) {
+        cached = { tools, json: JSON.stringify({ ...this.toolsListResult[request.era], tools }) };
+        this.toolsListJson[request.era] = cached;
+      }
+      return writeJsonBody(res, 200, [`{"result":${cached.json},"jsonrpc":"2.0","id":${JSON.stringify(request.id)}}`]);
     }
     const refusal = await this.roleCheck.refusal();
     const result = refusal ? errorResult(refusal) : await this.call(request, caller, res, deadlineMs);
