@@ -89,7 +89,7 @@ export class JsonRowsBuilder {
   constructor(readonly typeOids: readonly number[]) {
     this.kinds = typeOids.map(kindOf);
     this.parsers = typeOids.map(parserFor);
-    this.out = Buffer.allocUnsafe(2048);
+    this.out = Buffer.allocUnsafe(512);
   }
 
   get length(): number {
