@@ -63,11 +63,10 @@ export class MessageWriter {
     return this;
   }
 
-  /** Bind the unnamed statement to the unnamed portal. */
+  /** Bind the unnamed statement to the unnamed portal (its length is written once the values are). */
   bind(values: readonly WireValue[]): this {
-    const size = bindSize(values);
-    const end = this.at + size;
-    this.header(BIND, size);
+    const start = this.at;
+    this.header(BIND, 5);
     this.buffer[this.at++] = 0; // portal ''
     this.buffer[this.at++] = 0; // statement ''
     this.at = this.buffer.writeInt16BE(values.length, this.at);
@@ -87,7 +86,7 @@ export class MessageWriter {
     }
     this.at = this.buffer.writeInt16BE(1, this.at); // one result format code for all columns:
     this.at = this.buffer.writeInt16BE(0, this.at); // text
-    if (this.at !== end) throw new Error(`Bind: wrote ${this.at - end + size} bytes, sized ${size}`);
+    this.buffer.writeInt32BE(this.at - start - 1, start + 1);
     return this;
   }
 

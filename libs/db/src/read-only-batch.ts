@@ -167,6 +167,8 @@ export class ReadOnlyBatch {
       .describePortal()
       .execute(maxRows + 1)
       .raw(BATCH_TAIL);
+    // A value that changed between sizing and writing would desynchronise the connection.
+    if (w.length !== size) throw new Error(`protocol: the batch wrote ${w.length} bytes, sized ${size}`);
     // One write for the whole train, as pg's Connection would send each message (nothing once the socket is closing).
     if (con.stream.writable) con.stream.write(w.buffer);
   }
