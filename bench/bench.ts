@@ -70,7 +70,7 @@ const WARM_CALLS = 1_000;
  * throttler window starts empty on every build: the start-of-issue build's storage
  * slows down with every hit in it, and a warm-up must not count against it.
  */
-const LEAN_WARMUP_CALLS = 15_000;
+const LEAN_WARMUP_CALLS = WARMUP_CALLS;
 const IDLE_SETTLE_MS = 20_000;
 
 interface Target {
