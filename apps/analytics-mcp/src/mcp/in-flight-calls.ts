@@ -40,17 +40,7 @@ export class InFlightCalls {
       this.calls.set(key, set);
     }
     set.add(controller);
-    return {
-      // Read only when asked for: a CallAbort builds its AbortSignal on first use.
-      get signal() {
-        return controller.signal;
-      },
-      end: () => {
-        const current = this.calls.get(key);
-        if (!current?.delete(controller)) return;
-        if (current.size === 0) this.calls.delete(key);
-      },
-    };
+    return new Registration(this.calls, key, controller);
   }
 
   /** Aborts the caller's calls with this id; returns how many there were. */
@@ -61,6 +51,30 @@ export class InFlightCalls {
     const why = typeof reason === 'string' && reason ? reason : 'cancelled by the client';
     for (const controller of set) controller.abort(new Error(why));
     return set.size;
+  }
+}
+
+/**
+ * One begin()'s handle. A class, not an object literal with a getter: V8 keeps each
+ * literal's accessor pair in old space, where it holds the call's closure alive through
+ * every young-generation collection (see FastCallContext in mcp-fast-path.ts).
+ */
+class Registration implements InFlightCall {
+  constructor(
+    private readonly calls: Map<string, Set<Abortable>>,
+    private readonly key: string,
+    private readonly controller: Abortable,
+  ) {}
+
+  // Read only when asked for: a CallAbort builds its AbortSignal on first use.
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  end(): void {
+    const current = this.calls.get(this.key);
+    if (!current?.delete(this.controller)) return;
+    if (current.size === 0) this.calls.delete(this.key);
   }
 }
 

@@ -12,6 +12,7 @@ import { serializeJsonRpc } from './json-rpc.serializer.js';
 import { MCP_SERVER_INFO } from './mcp.constants.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
 import { errorResult } from './tool-errors.js';
+import type { ToolCallContext } from '#mcp-tools';
 
 /** The 2026-07-28 revision, the one modern revision the SDK (2.4) serves. */
 export const MODERN_REVISION = '2026-07-28';
@@ -47,6 +48,25 @@ const header = (headers: IncomingMessage['headers'], name: string): string | und
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 };
+
+/**
+ * A fast-path call's ToolCallContext. A class, not an object literal with a getter: V8
+ * allocates each literal's accessor pair in old space, pointing at that literal's getter
+ * closure and through it at the whole frame of call() (the HTTP request and response).
+ * Young-generation collections treat old objects as live, so every call's request and
+ * response were promoted, ~3.8 KiB per Q1 call for the full collector to find later
+ * (bench/README.md, issue 15 part 8).
+ */
+export class FastCallContext implements ToolCallContext {
+  constructor(
+    readonly caller: string,
+    readonly cancellation: CallAbort,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
+}
 
 /**
  * The two calls a connector makes all day, `tools/call` and `tools/list` in a single
@@ -165,13 +185,7 @@ export class McpFastPath {
       void writeJsonBody(res, 200, [JSON.stringify({ jsonrpc: '2.0', id: request.id, error: { code: REQUEST_TIMEOUT, message: `Request timed out: no answer within ${deadlineMs} ms` } })]);
     }, deadlineMs);
     try {
-      const result = await this.registry.call(request.name!, request.args, {
-        caller,
-        cancellation: closed,
-        get signal() {
-          return closed.signal;
-        },
-      });
+      const result = await this.registry.call(request.name!, request.args, new FastCallContext(caller, closed));
       // A cancelled call is answered (with its cancelled result), as on the SDK path; a
       // closed connection or a passed deadline is not.
       return gone ? undefined : result;
