@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
-import { EscapedText, joinParts, serializeJsonRpc } from './json-rpc.serializer.js';
+import { EscapedText, joinParts, serializeJsonRpc, tableAnswerParts } from './json-rpc.serializer.js';
 import { markJsonOfStructured } from './json-text.js';
 
 describe('serializeJsonRpc', () => {
@@ -47,5 +47,34 @@ describe('serializeJsonRpc', () => {
       assert.ok(pieces.length > 1);
       assert.equal(pieces.join(''), JSON.stringify(text), `piece size ${size}`);
     }
+  });
+});
+
+describe('tableAnswerParts', () => {
+  const structured = { row_count: 1, truncated: false, columns: [{ name: 'a "q"', type: 'text' }], rows: [['x\ny😀\u2028']] };
+  const table = () => ({ content: [markJsonOfStructured({ type: 'text' as const, text: JSON.stringify(structured) })], structuredContent: structured });
+  const meta = { 'io.modelcontextprotocol/serverInfo': { name: 'analytics-mcp', version: '1' } };
+
+  it('gives the bytes serializeJsonRpc gives for the same envelope, in both eras and for either kind of id', () => {
+    for (const id of [7, 'abc"\\']) {
+      const legacy = { result: table(), jsonrpc: '2.0', id } as JSONRPCMessage;
+      assert.equal(joinParts(tableAnswerParts(table(), '', id)!), joinParts(serializeJsonRpc(legacy)));
+      assert.equal(joinParts(tableAnswerParts(table(), '', id)!), JSON.stringify(legacy));
+      const { content, structuredContent } = table();
+      const modern = { result: { content, resultType: 'complete', _meta: meta, structuredContent }, jsonrpc: '2.0', id } as JSONRPCMessage;
+      assert.equal(joinParts(tableAnswerParts(table(), `,"resultType":"complete","_meta":${JSON.stringify(meta)}`, id)!), JSON.stringify(modern));
+    }
+  });
+
+  it('leaves every other result to serializeJsonRpc', () => {
+    const plain = { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+    assert.equal(tableAnswerParts(plain, '', 1), undefined, 'a text not marked as the JSON of structuredContent');
+    assert.equal(tableAnswerParts({ ...table(), isError: true }, '', 1), undefined, 'a member besides content and structuredContent');
+    assert.equal(tableAnswerParts({ content: [] }, '', 1), undefined);
+    const two = table();
+    two.content.push(two.content[0]!);
+    assert.equal(tableAnswerParts(two, '', 1), undefined, 'two blocks');
+    const extra = { content: [markJsonOfStructured({ type: 'text' as const, text: '{}', annotations: {} })], structuredContent: {} };
+    assert.equal(tableAnswerParts(extra, '', 1), undefined, 'a block with more than type and text');
   });
 });

@@ -70,6 +70,27 @@ function serializeOne(message: JSONRPCMessage): BodyPart[] {
   return [skeleton.slice(0, first), firstPart, skeleton.slice(first + firstLen, second), secondPart, skeleton.slice(second + secondLen)];
 }
 
+const TOOL_ANSWER_HEAD = '{"result":{"content":[{"type":"text","text":';
+
+/**
+ * The answer to a tools/call whose result is a table (one text block holding the JSON
+ * of structuredContent, nothing else), written from a template instead of through
+ * serializeJsonRpc's skeleton: `{"result":{"content":[…]` + `members` (what the era
+ * adds after content, as JSON text starting with a comma) + `,"structuredContent":…},
+ * "jsonrpc":"2.0","id":…}`, byte for byte what serializeJsonRpc gives for the same
+ * envelope. Undefined for any other result.
+ */
+export function tableAnswerParts(result: ToolResultLike & Record<string, unknown>, members: string, id: string | number): BodyPart[] | undefined {
+  const block = result.content?.length === 1 ? result.content[0] : undefined;
+  if (result.structuredContent === undefined || !isJsonOfStructured(block)) return undefined;
+  let keys = 0;
+  for (const _ in result) keys++;
+  let blockKeys = 0;
+  for (const _ in block) blockKeys++;
+  if (keys !== 2 || blockKeys !== 2 || block.type !== 'text') return undefined;
+  return [TOOL_ANSWER_HEAD, new EscapedText(block.text), `}]${members},"structuredContent":`, block.text, `},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`];
+}
+
 /** The joined body (for tests and small answers). */
 export function joinParts(parts: BodyPart[]): string {
   let out = '';

@@ -8,7 +8,7 @@ import { CallAbort } from './call-abort.js';
 import { InFlightCalls } from './in-flight-calls.js';
 import { writeJsonBody } from './json-body.writer.js';
 import { REQUEST_TIMEOUT } from './json-exchange.transport.js';
-import { serializeJsonRpc } from './json-rpc.serializer.js';
+import { serializeJsonRpc, tableAnswerParts } from './json-rpc.serializer.js';
 import { MCP_SERVER_INFO } from './mcp.constants.js';
 import { McpToolRegistry } from './mcp-tool.registry.js';
 import { errorResult } from './tool-errors.js';
@@ -93,6 +93,8 @@ export class McpFastPath {
   private readonly toolsListResult: Record<Era, Record<string, unknown>>;
   private readonly toolsListJson: Partial<Record<Era, { tools: unknown; json: string }>> = {};
   private readonly modernMeta: Record<string, unknown>;
+  /** What envelope() puts between a tool result's content and its structuredContent, as JSON text. */
+  private readonly resultMembers: Record<Era, string>;
 
   constructor(
     private readonly registry: McpToolRegistry,
@@ -109,6 +111,7 @@ export class McpFastPath {
       modern: { tools: [], resultType: 'complete', ttlMs: 0, cacheScope: 'private', _meta: serverInfo },
     };
     this.modernMeta = serverInfo;
+    this.resultMembers = { legacy: '', modern: `,"resultType":"complete","_meta":${JSON.stringify(serverInfo)}` };
   }
 
   /** The request, when this path may answer it; undefined sends the POST to the SDK. */
@@ -163,7 +166,8 @@ export class McpFastPath {
     const refusal = await this.roleCheck.refusal();
     const result = refusal ? errorResult(refusal) : await this.call(request, caller, res, deadlineMs);
     if (result === undefined || res.writableEnded || res.destroyed) return;
-    await writeJsonBody(res, 200, serializeJsonRpc(this.envelope(request, result)));
+    const parts = tableAnswerParts(result, this.resultMembers[request.era], request.id) ?? serializeJsonRpc(this.envelope(request, result));
+    await writeJsonBody(res, 200, parts);
   }
 
   /** The tool's result; undefined when the client went away or the deadline answered instead. */
