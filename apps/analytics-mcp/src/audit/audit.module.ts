@@ -34,7 +34,7 @@ export class AuditModule {
             } catch (err) {
               throw new StartupError(`MCP_AUDIT_LOG: cannot open ${auditLog.file} for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
             }
-            return new LineWriter(fd, onError, true);
+            return new LineWriter(fd, onError, { ownsFd: true });
           },
         },
         AuditTrail,
