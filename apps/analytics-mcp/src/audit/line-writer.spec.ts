@@ -79,6 +79,17 @@ describe('LineWriter', () => {
     assert.deepEqual(text.trimEnd().split('\n'), [line(1), line(2), line(3)]);
   });
 
+  it('closing while a write is under way writes the lines gathered behind it, without waiting for the interval', async () => {
+    const started = performance.now();
+    const text = await withFile({ minIntervalMs: 60_000 }, async (w) => {
+      w.writeLine(line(1));
+      w.writeLine(line(2));
+      w.writeLine(line(3));
+    });
+    assert.deepEqual(text.trimEnd().split('\n'), [line(1), line(2), line(3)]);
+    assert.ok(performance.now() - started < 1_000);
+  });
+
   it('keeps one write per line when the interval is 0', async () => {
     let writes: string[] = [];
     await withFile({ minIntervalMs: 0 }, async (w, seen) => {

@@ -69,7 +69,7 @@ export class LineWriter {
     }
     this.writing = true;
     const wait = this.lastWriteAt + this.minIntervalMs - performance.now();
-    if (wait > 0 && this.pendingLength < MAX_WRITE_BYTES) {
+    if (wait > 0 && this.pendingLength < MAX_WRITE_BYTES && !this.closed) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.flush();
