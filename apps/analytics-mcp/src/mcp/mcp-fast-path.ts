@@ -54,7 +54,7 @@ const header = (headers: IncomingMessage['headers'], name: string): string | und
  * allocates each literal's accessor pair in old space, pointing at that literal's getter
  * closure and through it at the whole frame of call() (the HTTP request and response).
  * Young-generation collections treat old objects as live, so every call's request and
- * response were promoted, ~3.8 KiB per Q1 call for the full collector to find later
+ * response were promoted, ~3.7 KiB per Q1 call for the full collector to find later
  * (bench/README.md, issue 15 part 8).
  */
 export class FastCallContext implements ToolCallContext {
