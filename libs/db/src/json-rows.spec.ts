@@ -147,6 +147,43 @@ describe('JsonRowsBuilder', () => {
     assert.equal(built(oids, [row, row.map(() => null)]).json(), expected(oids, [row, row.map(() => null)]));
   });
 
+  it('splits many rows into 64 KiB chunks between rows, and gives the same JSON and bytes', () => {
+    const oids = [23, 25, 701];
+    const rows = Array.from({ length: 20_000 }, (_, i) => [String(i), `device ${i} "${'x'.repeat(i % 37)}"`, i % 5 ? `${i}.25` : null]);
+    const json = built(oids, rows);
+    const pieces = [...json.bytes()];
+    assert.ok(pieces.length > 10, `${pieces.length} pieces`);
+    assert.ok(pieces.every((p) => p.length <= 64 * 1024));
+    assert.equal(json.json(), expected(oids, rows));
+    assert.equal(Buffer.concat(pieces).toString('utf8'), expected(oids, rows));
+    assert.equal(json.byteLength, Buffer.byteLength(expected(oids, rows)));
+    // Every piece but the brackets ends a row.
+    for (const p of pieces.slice(1, -1)) assert.equal(p.at(-1), 0x5d);
+    for (const n of [0, 1, 4_999, 20_000]) {
+      const part = json.slice(n);
+      assert.equal(Buffer.concat([...part.bytes()]).toString('utf8'), expected(oids, rows.slice(0, n)), `slice ${n}`);
+      assert.equal(part.byteLength, Buffer.byteLength(expected(oids, rows.slice(0, n))), `slice ${n}`);
+    }
+  });
+
+  it('carries a row that outgrows its chunk to the next one, also when it is given up', () => {
+    const b = new JsonRowsBuilder([25, 23]);
+    const filler = dataRowBody(['y'.repeat(60_000), '1']);
+    assert.equal(b.add(filler, 0, filler.length), true);
+    const cut = dataRowBody(['z'.repeat(10_000), '2']);
+    assert.equal(b.add(cut, 0, cut.length - 1), false);
+    const big = dataRowBody(['w'.repeat(200_000), '3']);
+    assert.equal(b.add(big, 0, big.length), true);
+    assert.equal(b.rows().json(), JSON.stringify([['y'.repeat(60_000), 1], ['w'.repeat(200_000), 3]]));
+  });
+
+  it('goes back to the start of a text field that turns out non-ASCII after an escape moved its row', () => {
+    // Escapes near the end of a chunk make room mid-field; the é after them sends the
+    // field down the decoding path, which must start where the field started.
+    const rows = Array.from({ length: 4_000 }, (_, i) => [`${'a'.repeat(i % 50)}${'"\\\u0001'.repeat(i % 7)}é${'b'.repeat(i % 11)}`]);
+    assert.equal(built([25], rows).json(), expected([25], rows));
+  });
+
   it('keeps nothing of a DataRow that runs past its message', () => {
     const b = new JsonRowsBuilder([23, 23]);
     const good = dataRowBody(['1', '2']);

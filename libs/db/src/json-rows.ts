@@ -8,29 +8,62 @@ import { keepsText, parserFor, type ValueParser } from './value-parsers.js';
  */
 export class JsonRows {
   private constructor(
-    private readonly bytes: Buffer,
+    /** The rows' bytes, `[`/`]` left out; chunks end only between rows. */
+    private readonly chunks: readonly Buffer[],
     private readonly ends: readonly number[],
     readonly length: number,
   ) {}
 
-  static of(bytes: Buffer, ends: readonly number[], length = ends.length): JsonRows {
-    return new JsonRows(bytes, ends, Math.min(length, ends.length));
+  static of(bytes: Buffer | readonly Buffer[], ends: readonly number[], length = ends.length): JsonRows {
+    return new JsonRows(Buffer.isBuffer(bytes) ? [bytes] : bytes, ends, Math.min(length, ends.length));
   }
 
   /** The first `n` rows (a view: nothing is copied). */
   slice(n: number): JsonRows {
-    return new JsonRows(this.bytes, this.ends, Math.max(0, Math.min(n, this.length)));
+    return new JsonRows(this.chunks, this.ends, Math.max(0, Math.min(n, this.length)));
+  }
+
+  /** UTF-8 bytes of `json()`. */
+  get byteLength(): number {
+    return this.length === 0 ? 2 : this.ends[this.length - 1]! + 2;
+  }
+
+  /** `json()`'s bytes, as views of the rows' chunks (at most one chunk each). */
+  *bytes(): Generator<Buffer> {
+    if (this.length === 0) return yield Buffer.from('[]');
+    yield OPEN_BYTES;
+    let left = this.ends[this.length - 1]!;
+    for (const chunk of this.chunks) {
+      if (left <= 0) break;
+      const piece = chunk.length <= left ? chunk : chunk.subarray(0, left);
+      left -= piece.length;
+      yield piece;
+    }
+    yield CLOSE_BYTES;
   }
 
   /** `JSON.stringify` of the rows. */
   json(): string {
-    return this.length === 0 ? '[]' : `[${this.bytes.toString('utf8', 0, this.ends[this.length - 1])}]`;
+    if (this.length === 0) return '[]';
+    let text = '[';
+    // Chunks end between rows, so each decodes on its own.
+    for (const piece of this.bytes()) if (piece !== OPEN_BYTES && piece !== CLOSE_BYTES) text += piece.toString('utf8');
+    return `${text}]`;
   }
 
   toJSON(): unknown[][] {
     return JSON.parse(this.json()) as unknown[][];
   }
 }
+
+const OPEN_BYTES = Buffer.from('[');
+const CLOSE_BYTES = Buffer.from(']');
+/**
+ * Size of the builder's chunks once the rows outgrow the first: a large result is
+ * many chunks this size rather than one buffer doubled (and copied) up to its size,
+ * which glibc would keep after it is freed.
+ */
+const CHUNK = 64 * 1024;
 
 const enum Kind {
   Bool,
@@ -82,8 +115,14 @@ const EXACT_DIGITS = 15;
 export class JsonRowsBuilder {
   private readonly kinds: Kind[];
   private readonly parsers: ValueParser[];
+  /** Sealed chunks: whole rows each. */
+  private readonly chunks: Buffer[] = [];
+  /** Offset in the rows' bytes of `out[0]`. */
+  private base = 0;
   private out: Buffer;
   private at = 0;
+  /** Where in `out` the row being added starts. */
+  private rowStart = 0;
   private readonly ends: number[] = [];
 
   constructor(readonly typeOids: readonly number[]) {
@@ -97,7 +136,7 @@ export class JsonRowsBuilder {
   }
 
   rows(n = this.ends.length): JsonRows {
-    return JsonRows.of(this.out, this.ends, n);
+    return JsonRows.of(this.at > 0 ? [...this.chunks, this.out.subarray(0, this.at)] : this.chunks, this.ends, n);
   }
 
   /**
@@ -107,7 +146,7 @@ export class JsonRowsBuilder {
   add(buf: Buffer, start: number, end: number): boolean {
     const count = end - start >= 2 ? buf.readInt16BE(start) : -1;
     if (count !== this.kinds.length) return false;
-    const rowStart = this.at;
+    this.rowStart = this.at;
     // Room for the row as long as nothing is escaped or parsed (those make their own):
     // a copied field's JSON ("null", "false", a number, quoted ASCII) is never longer
     // than its length word and bytes, plus its comma.
@@ -119,7 +158,7 @@ export class JsonRowsBuilder {
     let p = start + 2;
     for (let i = 0; i < count; i++) {
       if (i > 0) out[o++] = COMMA;
-      if (p + 4 > end) return this.undo(rowStart);
+      if (p + 4 > end) return this.undo();
       const len = buf.readInt32BE(p);
       p += 4;
       if (len === -1) {
@@ -131,7 +170,7 @@ export class JsonRowsBuilder {
       }
       const s = p;
       p += len;
-      if (len < 0 || p > end) return this.undo(rowStart);
+      if (len < 0 || p > end) return this.undo();
       const kind = this.kinds[i]!;
       if (kind === Kind.Bool) {
         const word = len === 1 && buf[s] === 0x74 /* t */ ? TRUE_BYTES : FALSE_BYTES;
@@ -149,17 +188,19 @@ export class JsonRowsBuilder {
     }
     out[o++] = CLOSE;
     this.at = o;
-    this.ends.push(o);
+    this.ends.push(this.base + o);
     return true;
   }
 
-  private undo(rowStart: number): false {
-    this.at = rowStart;
+  private undo(): false {
+    this.at = this.rowStart;
     return false;
   }
 
   private text(i: number, buf: Buffer, s: number, e: number): void {
     this.room(2 + (e - s));
+    // Where the field starts within its row (room() may move the row).
+    const field = this.at - this.rowStart;
     let out = this.out;
     let o = this.at;
     out[o++] = QUOTE;
@@ -169,11 +210,15 @@ export class JsonRowsBuilder {
         out[o++] = b;
         continue;
       }
-      if (b >= 0x80) return this.parsed(i, buf, s, e);
+      if (b >= 0x80) {
+        this.at = this.rowStart + field;
+        return this.parsed(i, buf, s, e);
+      }
       if (o + 6 + (e - k) > out.length) {
         this.at = o;
         this.room(6 + (e - k));
         out = this.out;
+        o = this.at;
       }
       out[o++] = BACKSLASH;
       const short = b === QUOTE || b === BACKSLASH ? b : SHORT_ESCAPES[b];
@@ -196,10 +241,24 @@ export class JsonRowsBuilder {
     this.at += this.out.write(json, this.at, 'utf8');
   }
 
+  /** Room for `n` more bytes in `out`; the row being added may move to a new chunk. */
   private room(n: number): void {
-    if (this.at + n <= this.out.length) return;
+    const need = this.at + n;
+    if (need <= this.out.length) return;
+    if (need > CHUNK && this.rowStart > 0) {
+      // Seal the whole rows; the row in progress starts the next chunk.
+      const keep = this.at - this.rowStart;
+      this.chunks.push(this.out.subarray(0, this.rowStart));
+      this.base += this.rowStart;
+      const next = Buffer.allocUnsafe(Math.max(CHUNK, keep + n));
+      this.out.copy(next, 0, this.rowStart, this.at);
+      this.out = next;
+      this.at = keep;
+      this.rowStart = 0;
+      return;
+    }
     let size = this.out.length * 2;
-    while (size < this.at + n) size *= 2;
+    while (size < need) size *= 2;
     const grown = Buffer.allocUnsafe(size);
     this.out.copy(grown, 0, 0, this.at);
     this.out = grown;
