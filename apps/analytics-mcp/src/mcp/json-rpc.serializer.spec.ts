@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { EscapedText, joinParts, serializeJsonRpc, tableAnswerParts } from './json-rpc.serializer.js';
-import { markJsonOfStructured } from './json-text.js';
+import { JsonRows } from '#db';
+import { JsonText, jsonTextBlock, jsonTextOf, markJsonOfStructured, structuredJson } from './json-text.js';
+import { responseFits } from './result-size.js';
 
 describe('serializeJsonRpc', () => {
   const structured = { row_count: 2, truncated: false, columns: [{ name: 'a "q"', type: 'text' }], rows: [['x\ny'], [null], ['😀\u2028']] };
@@ -76,5 +78,73 @@ describe('tableAnswerParts', () => {
     assert.equal(tableAnswerParts(two, '', 1), undefined, 'two blocks');
     const extra = { content: [markJsonOfStructured({ type: 'text' as const, text: '{}', annotations: {} })], structuredContent: {} };
     assert.equal(tableAnswerParts(extra, '', 1), undefined, 'a block with more than type and text');
+  });
+});
+
+describe('a table result whose rows are still bytes (JsonText)', () => {
+  // Rows as JsonRows in chunks of a few rows, as the builder leaves them; with a text of
+  // every kind JSON escapes (and the escaping escapes again) and more than 64 KiB in all.
+  const values: unknown[][] = Array.from({ length: 600 }, (_, i) => [i, `x\ny "q" \\ é 😀 \u2028 \u0001 ${'z'.repeat(i % 200)}`, i % 4 ? null : 1.5]);
+  const jsonRows = () => {
+    const chunks: Buffer[] = [];
+    const ends: number[] = [];
+    let at = 0;
+    values.forEach((row, i) => {
+      const bytes = Buffer.from(`${i ? ',' : ''}${JSON.stringify(row)}`);
+      chunks.push(i % 3 === 0 ? bytes : Buffer.concat([chunks.pop()!, bytes]));
+      ends.push((at += bytes.length));
+    });
+    return JsonRows.of(chunks, ends);
+  };
+  const columns = [{ name: 'n', type: 'int4' }, { name: 'note "é"', type: 'text' }, { name: 'v', type: 'float8' }];
+  const plain = { row_count: values.length, truncated: false, columns, rows: values };
+  const bytes = () => ({ row_count: values.length, truncated: false, columns, rows: jsonRows() });
+  const result = () => {
+    const structured = bytes();
+    return { content: [jsonTextBlock(structuredJson(structured))], structuredContent: structured };
+  };
+
+  it('is kept as bytes, and made into the same string only when read', () => {
+    const text = structuredJson(bytes());
+    assert.ok(text instanceof JsonText);
+    assert.equal(text.byteLength, Buffer.byteLength(JSON.stringify(plain)));
+    assert.equal(Buffer.concat([...text.bytes()].map((p) => (typeof p === 'string' ? Buffer.from(p) : p))).toString(), JSON.stringify(plain));
+    const block = jsonTextBlock(text);
+    assert.equal(jsonTextOf(block), text);
+    assert.equal(block.text, JSON.stringify(plain));
+    assert.equal(JSON.stringify(block), JSON.stringify({ type: 'text', text: JSON.stringify(plain) }));
+    assert.deepEqual({ ...block }, { type: 'text', text: JSON.stringify(plain) });
+    assert.equal(typeof structuredJson({ ...plain, rows: jsonRows().slice(3) }), 'string', 'a few rows stay a string');
+  });
+
+  it('escapes the bytes to exactly JSON.stringify of the text, whatever the piece size', () => {
+    const text = structuredJson(bytes()) as JsonText;
+    for (const size of [1, 2, 3, 5, 7, 1000, 64 * 1024]) {
+      const pieces = [...new EscapedText(text).pieces(size)].map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
+      assert.equal(Buffer.concat(pieces).toString(), JSON.stringify(JSON.stringify(plain)), `piece size ${size}`);
+    }
+  });
+
+  it('serialises to JSON.stringify of the same answer with the values, on both serialisers, without making the string', () => {
+    const message = { result: { content: [{ type: 'text', text: JSON.stringify(plain) }], structuredContent: plain }, jsonrpc: '2.0', id: 3 };
+    const fromTemplate = result();
+    const block = fromTemplate.content[0]!;
+    const made = Object.getOwnPropertyDescriptor(block, 'text')!;
+    let reads = 0;
+    Object.defineProperty(block, 'text', { ...made, get: () => (reads++, made.get!()) });
+    assert.equal(joinParts(tableAnswerParts(fromTemplate, '', 3)!), JSON.stringify(message));
+    assert.equal(joinParts(serializeJsonRpc({ result: fromTemplate, jsonrpc: '2.0', id: 3 } as JSONRPCMessage)), JSON.stringify(message));
+    assert.equal(reads, 0);
+  });
+
+  it('measures a response against the cap exactly as for the string', () => {
+    const text = structuredJson(bytes()) as JsonText;
+    const string = text.toString();
+    const exact = Buffer.byteLength(string) + Buffer.byteLength(JSON.stringify(string)) + 512;
+    for (const cap of [exact - 1, exact, 2 * exact, Buffer.byteLength(string) * 2 + 511]) {
+      assert.equal(responseFits(text, cap), responseFits(string, cap), `cap ${cap}`);
+    }
+    assert.equal(responseFits(text, exact), true);
+    assert.equal(responseFits(text, exact - 1), false);
   });
 });

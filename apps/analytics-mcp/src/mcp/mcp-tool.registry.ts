@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { MCP_TOOL_METADATA, ToolError, cancellationOf, type McpToolOptions, type ToolCallContext, type ToolOutcome } from '#mcp-tools';
-import { markJsonOfStructured, structuredJson } from './json-text.js';
+import { jsonTextBlock, structuredJson } from './json-text.js';
 import { JsonRows } from '#db';
-import { responseFits } from './result-size.js';
+import { byteLengthOf, responseFits } from './result-size.js';
 import { describeToolError, errorResult } from './tool-errors.js';
 import { ToolCallObserver } from './tool-call.observer.js';
 import { outcomeOf } from './tool-call-outcome.js';
@@ -110,13 +110,13 @@ export class McpToolRegistry implements OnModuleInit {
       if (!(Array.isArray(rows) || rows instanceof JsonRows) || rows.length === 0 || attempt > 20) {
         return errorResult(`the result of ${name} is larger than the server's result cap (${cap} bytes, MCP_MAX_RESULT_BYTES); ask for less`);
       }
-      const keep = Math.floor(rows.length * Math.min(0.9, cap / (3 * Buffer.byteLength(text))));
+      const keep = Math.floor(rows.length * Math.min(0.9, cap / (3 * byteLengthOf(text))));
       if (rows instanceof JsonRows) rows = rows.slice(keep);
       else rows.length = keep;
       structured = { ...structured, row_count: keep, truncated: true, truncated_reason: 'bytes', rows };
       text = structuredJson(structured);
     }
-    return { content: [markJsonOfStructured({ type: 'text' as const, text })], structuredContent: structured };
+    return { content: [jsonTextBlock(text)], structuredContent: structured };
   }
 
   list(): Tool[] {

@@ -4,6 +4,9 @@
  * text; the spec asks for both). MCP_MAX_RESULT_BYTES bounds the whole response,
  * so the rows may take a little under half of it.
  */
+import { EscapedText } from './json-rpc.serializer.js';
+import type { JsonText } from './json-text.js';
+
 const ENVELOPE_BYTES = 512;
 
 // Shared with feature modules through #mcp-tools.
@@ -14,9 +17,15 @@ export { rowBytesBudget } from '#mcp-tools';
  * string. Exact where it matters: the escaped copy is measured only when the
  * cheap bound (escaping at most doubles a JSON text) does not already fit.
  */
-export function responseFits(text: string, maxResultBytes: number): boolean {
-  const bytes = Buffer.byteLength(text);
+export function responseFits(text: string | JsonText, maxResultBytes: number): boolean {
+  const bytes = byteLengthOf(text);
   if (3 * bytes + ENVELOPE_BYTES <= maxResultBytes) return true;
   if (2 * bytes + ENVELOPE_BYTES > maxResultBytes) return false;
-  return bytes + Buffer.byteLength(JSON.stringify(text)) + ENVELOPE_BYTES <= maxResultBytes;
+  let escaped = 0;
+  for (const piece of new EscapedText(text).pieces()) escaped += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
+  return bytes + escaped + ENVELOPE_BYTES <= maxResultBytes;
+}
+
+export function byteLengthOf(text: string | JsonText): number {
+  return typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength;
 }
