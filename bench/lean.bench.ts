@@ -107,7 +107,7 @@ async function main() {
       env: { type: 'string', multiple: true, default: [] },
       /** Also run this build with these node flags, interleaved with the plain one. */
       'compare-node-args': { type: 'string' },
-      /** Q1 (point lookup) or Q3 (10,000 rows: the memory peak). */
+      /** Q1 (point lookup), Q2 (1,000 rows) or Q3 (10,000 rows: the memory peak). */
       query: { type: 'string', default: 'Q1' },
     },
   });
@@ -127,8 +127,14 @@ async function main() {
   if (args.before) servers.push(await spawnLeanServer(`before (${args.before})`, env, resolve(args.before, 'dist/apps/analytics-mcp/src/main.js'), args['before-eras'].split(',') as LeanEra[], args['before-node-args'].split(' ').filter(Boolean)));
   for (const s of servers) log(`${s.name}: RSS after boot ${(s.bootRssKiB / 1024).toFixed(1)} MiB`);
   const sql = `SELECT * FROM tracksolid.position_history WHERE device_id = ${probe.device_id} AND recorded_at = '${probe.t}'`;
-  const q3 = 'SELECT * FROM tracksolid.position_history WHERE device_id = 9 ORDER BY recorded_at LIMIT 10000';
-  const rows = await runLean(servers, args.query === 'Q3' ? q3 : sql, args.query === 'Q3' ? 10_000 : 10, { callers, seconds: Number(args.seconds), rounds: Number(args.rounds) });
+  const queries: Record<string, [string, number]> = {
+    Q1: [sql, 10],
+    Q2: ['SELECT * FROM tracksolid.position_history WHERE device_id = 7 ORDER BY recorded_at LIMIT 1000', 1000],
+    Q3: ['SELECT * FROM tracksolid.position_history WHERE device_id = 9 ORDER BY recorded_at LIMIT 10000', 10_000],
+  };
+  const query = queries[args.query];
+  if (!query) throw new Error(`--query: Q1, Q2 or Q3, not ${args.query}`);
+  const rows = await runLean(servers, query[0], query[1], { callers, seconds: Number(args.seconds), rounds: Number(args.rounds) });
   for (const r of rows) log(`${r.server} ${r.era}: ${r.callsPerSecond.toFixed(0)} calls/s, ${r.cpuMsPerCall.toFixed(3)} ms CPU/call`);
   for (const s of servers) log(`${s.name}: peak RSS ${((await memoryOf(s.proc.pid)).hwmKiB / 1024).toFixed(1)} MiB`);
   for (const s of servers) await s.proc.stop();
