@@ -333,6 +333,15 @@ describe('BatchAnswerFilter', () => {
     assert.deepEqual(o.events, []);
   });
 
+  it('hands on bytes it cannot frame also when their header is cut across chunks', () => {
+    const bogus = Buffer.from([0x43, 0, 0, 0, 2, 0x41, 0x42]); // a CommandComplete with a length below 4
+    const answer = Buffer.concat([ack('1'), bogus]);
+    for (let size = 1; size <= answer.length; size++) {
+      const r = run(size, () => assert.fail('no rows'), answer);
+      assert.ok(r.handed.equals(bogus), `chunks of ${size}`);
+    }
+  });
+
   it('reports a DataRow that does not fit the RowDescription and stops', () => {
     const bad = Buffer.concat([ack('1'), message('T', rowDescriptionBody([['id', 23]])), message('D', dataRowBody(['1', '2'])), ready]);
     const r = run(4096, () => 'write', bad);

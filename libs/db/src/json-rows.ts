@@ -386,17 +386,43 @@ export class BatchAnswerFilter {
   readonly onData = (chunk: Buffer): void => {
     if (this.stopped) return;
     if (this.passthrough) return this.forward(chunk);
-    let buf = chunk;
-    if (this.carried > 0) {
-      this.carry.push(chunk);
-      this.carried += chunk.length;
-      if (this.carried < 5) return;
-      if (this.carry[0]!.length < 5) this.carry = [Buffer.concat(this.carry, this.carried)];
-      if (this.carried < 1 + this.carry[0]!.readInt32BE(1)) return;
-      buf = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carried);
+    if (this.carried === 0) return this.consume(chunk);
+    // A message cut at the last chunk's end: complete it from this chunk, copying only
+    // that message, then read on in the chunk itself.
+    const all = this.carried + chunk.length;
+    if (all < 5) return this.keep(chunk);
+    const head = Buffer.allocUnsafe(5);
+    let h = 0;
+    for (const piece of [...this.carry, chunk]) {
+      h += piece.copy(head, h, 0, Math.min(piece.length, 5 - h));
+      if (h === 5) break;
+    }
+    const need = 1 + head.readInt32BE(1);
+    if (need < 5) {
+      // Not a message: consume() hands it and everything after it on.
+      const buf = Buffer.concat([...this.carry, chunk], all);
       this.carry = [];
       this.carried = 0;
+      return this.consume(buf);
     }
+    if (all < need) return this.keep(chunk);
+    const take = need - this.carried;
+    const message = Buffer.concat([...this.carry, chunk.subarray(0, take)], need);
+    this.carry = [];
+    this.carried = 0;
+    this.consume(message);
+    if (take < chunk.length) this.onData(chunk.subarray(take));
+  };
+
+  private keep(chunk: Buffer): void {
+    this.carry.push(chunk);
+    this.carried += chunk.length;
+  }
+
+  /** Reads the messages in `buf` (nothing carried before it); keeps an incomplete last one. */
+  private consume(buf: Buffer): void {
+    if (this.stopped) return;
+    if (this.passthrough) return this.forward(buf);
     let off = 0;
     let run = 0; // start of the messages to hand on, not handed on yet
     while (buf.length - off >= 5) {
@@ -464,7 +490,7 @@ export class BatchAnswerFilter {
       this.carry = [rest];
       this.carried = rest.length;
     }
-  };
+  }
 }
 
 function readColumns(buf: Buffer, start: number): FilteredColumn[] {
