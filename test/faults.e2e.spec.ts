@@ -12,7 +12,7 @@ import { spawnServer, type ServerProcess } from './support/server-process.js';
 // Runs until the statement timeout stops it: ~1.2 billion joined rows on the small seed.
 const SLOW_SQL = 'SELECT count(*) FROM tracksolid.position_history a, tracksolid.position_history b, generate_series(1, 100) g';
 // A few hundred milliseconds of work, so the killer sees the calls running.
-const BUSY_SQL = 'SELECT count(*) FROM tracksolid.position_history a CROSS JOIN generate_series(1, 200) g';
+const busySql = (n: number) => `SELECT count(*) FROM tracksolid.position_history a CROSS JOIN generate_series(1, ${n}) g`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits for a state instead of guessing how long it takes (the machine may be loaded). */
@@ -66,6 +66,16 @@ describe('fault injection against the server process', () => {
       const clients = await Promise.all(Array.from({ length: 8 }, () => connectClient(server.mcpUrl, TOKENS.alice)));
       const killer = new pg.Client(demo.superuserUrl);
       await killer.connect();
+      // Long enough on this machine for a sweep to find the calls running: alone, at least
+      // 300 ms (a fast host finished the fixed statement between two polls).
+      let n = 200;
+      for (let t0 = performance.now(); ; t0 = performance.now()) {
+        await killer.query(busySql(n));
+        const ms = performance.now() - t0;
+        if (ms >= 300 || n >= 100_000) break;
+        n = Math.ceil((n * 400) / Math.max(ms, 1));
+      }
+      const BUSY_SQL = busySql(n);
       const terminate = async (condition: string) =>
         Number(
           (
@@ -106,7 +116,7 @@ describe('fault injection against the server process', () => {
       }
       await killer.end();
       await Promise.all(clients.map((c) => c.close()));
-      t.diagnostic(`${calls} calls, ${idleKills} idle and ${busyKills} mid-call backends terminated, ${errors.length} errors`);
+      t.diagnostic(`${calls} calls of generate_series(1, ${n}), ${idleKills} idle and ${busyKills} mid-call backends terminated, ${errors.length} errors`);
       assert.equal(calls, ROUNDS * clients.length);
       assert.deepEqual(errors, [], `${errors.length} of ${calls} calls failed: ${errors.join(" | ")}`);
       assert.ok(busyKills >= ROUNDS, `only ${busyKills} backends were terminated mid-call`);
