@@ -32,6 +32,21 @@ export class JsonRows {
   *bytes(): Generator<Buffer> {
     if (this.length === 0) return yield Buffer.from('[]');
     yield OPEN_BYTES;
+    yield* this.rowBytes();
+    yield CLOSE_BYTES;
+  }
+
+  /** `JSON.stringify` of the rows. */
+  json(): string {
+    if (this.length === 0) return '[]';
+    if (this.chunks.length === 1) return `[${this.chunks[0]!.toString('utf8', 0, this.ends[this.length - 1])}]`;
+    let text = '[';
+    // Chunks end between rows, so each decodes on its own.
+    for (const piece of this.rowBytes()) text += piece.toString('utf8');
+    return `${text}]`;
+  }
+
+  private *rowBytes(): Generator<Buffer> {
     let left = this.ends[this.length - 1]!;
     for (const chunk of this.chunks) {
       if (left <= 0) break;
@@ -39,16 +54,6 @@ export class JsonRows {
       left -= piece.length;
       yield piece;
     }
-    yield CLOSE_BYTES;
-  }
-
-  /** `JSON.stringify` of the rows. */
-  json(): string {
-    if (this.length === 0) return '[]';
-    let text = '[';
-    // Chunks end between rows, so each decodes on its own.
-    for (const piece of this.bytes()) if (piece !== OPEN_BYTES && piece !== CLOSE_BYTES) text += piece.toString('utf8');
-    return `${text}]`;
   }
 
   toJSON(): unknown[][] {
